@@ -28,6 +28,11 @@ type kernelSet struct {
 	// bf16ToF32 and f32ToBF16 convert all of src (tail included).
 	bf16ToF32 func(dst []float32, src []uint16)
 	f32ToBF16 func(dst []uint16, src []float32)
+	// siluMul is dst[i] = gate[i]/(1+e^(−gate[i]))·up[i] over a multiple of 16 elements, and expShift
+	// sets x[i] = e^((x[i]−mx)·scale) over a multiple of 16 elements and returns Σ x[i] (float64); nil
+	// where the set has no vector exp (the callers run the scalar expf).
+	siluMul  func(dst, gate, up []float32)
+	expShift func(x []float32, mx, scale float32) float64
 }
 
 // goKernels is the pure-Go kernel set, used where no SIMD path is available and as a tested path everywhere.

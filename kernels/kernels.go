@@ -221,7 +221,14 @@ func SiLUMul(dst, gate, up []float32) {
 	}
 	up = up[:len(gate)]
 	dst = dst[:len(gate)]
-	for i, g := range gate {
+	i := 0
+	if f := active.siluMul; f != nil {
+		if i = len(gate) - len(gate)%16; i > 0 {
+			f(dst[:i], gate[:i], up[:i])
+		}
+	}
+	for ; i < len(gate); i++ {
+		g := gate[i]
 		dst[i] = g / (1 + expf(-g)) * up[i]
 	}
 }

@@ -37,7 +37,14 @@ func SoftmaxPrefix(x []float32, n int, scale float32) {
 		mx = max(mx, v)
 	}
 	var sum float64
-	for i, v := range x[:n] {
+	i0 := 0
+	if f := active.expShift; f != nil {
+		if i0 = n - n%16; i0 > 0 {
+			sum = f(x[:i0], mx, scale)
+		}
+	}
+	for i := i0; i < n; i++ {
+		v := x[i]
 		e := expf((v - mx) * scale)
 		x[i] = e
 		sum += float64(e)

@@ -49,3 +49,55 @@ func TestSoftmaxPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestSoftmaxPrefixPaths checks every kernel path (the AVX-512 vector exp included) against a float64
+// softmax of the same float32 arguments (v−max)·scale. Bound: expf's 2e-7 relative error (≈3.4u) per
+// term, the float64 sum, one division rounded to float32 and one multiply: 6u, stated as 8u.
+func TestSoftmaxPrefixPaths(t *testing.T) {
+	for _, ks := range availableKernels() {
+		t.Run(ks.name, func(t *testing.T) {
+			defer setActive(ks.name)()
+			rng := rand.New(rand.NewPCG(5, 6))
+			for _, n := range ragged {
+				x := make([]float32, n+5)
+				for i := range x {
+					x[i] = float32(rng.NormFloat64() * 8)
+				}
+				if n > 2 {
+					x[1] = -300 // underflows to 0
+				}
+				mx := float32(math.Inf(-1))
+				for _, v := range x[:n] {
+					mx = max(mx, v)
+				}
+				const scale = 1.25
+				want := make([]float64, n)
+				var den float64
+				for i, v := range x[:n] {
+					want[i] = math.Exp(float64((v - mx) * scale))
+					den += want[i]
+				}
+				SoftmaxPrefix(x, n, scale)
+				for i := range x {
+					w := 0.0
+					if i < n {
+						w = want[i] / den
+					}
+					if d := math.Abs(float64(x[i]) - w); !(d <= 8*u*w+1e-30) {
+						t.Fatalf("n=%d: x[%d] = %g, want %g (|Δ| = %g)", n, i, x[i], w, d)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestSiLUMulPaths runs TestSiLUMul's comparison on every kernel path.
+func TestSiLUMulPaths(t *testing.T) {
+	for _, ks := range availableKernels() {
+		t.Run(ks.name, func(t *testing.T) {
+			defer setActive(ks.name)()
+			TestSiLUMul(t)
+		})
+	}
+}

@@ -130,6 +130,12 @@ var avx512Kernels = &kernelSet{
 	},
 	bf16ToF32: simdBF16ToF32(16, bf16ToF32AVX512),
 	f32ToBF16: simdF32ToBF16(16, f32ToBF16AVX512),
+	siluMul: func(dst, gate, up []float32) {
+		siluMulAVX512(&dst[0], &gate[0], &up[0], len(gate))
+	},
+	expShift: func(x []float32, mx, scale float32) float64 {
+		return expShiftAVX512(&x[0], len(x), mx, scale)
+	},
 }
 
 var avx2Kernels = &kernelSet{
@@ -217,3 +223,13 @@ func simdF32ToBF16(step int, f func(dst *uint16, src *float32, n int)) func(dst 
 		f32ToBF16Go(dst[m:], src[m:])
 	}
 }
+
+// siluMulAVX512: dst[i] = gate[i]/(1+e^(−gate[i]))·up[i] for n (a multiple of 16) elements.
+//
+//go:noescape
+func siluMulAVX512(dst, gate, up *float32, n int)
+
+// expShiftAVX512: x[i] = e^((x[i]−mx)·scale) for n (a multiple of 16) elements; returns their sum.
+//
+//go:noescape
+func expShiftAVX512(x *float32, n int, mx, scale float32) float64

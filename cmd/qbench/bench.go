@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -43,9 +44,26 @@ func runBench(ctx context.Context, args []string) error {
 	asJSON := fs.Bool("json", false, "print JSON rows")
 	kernelsOnly := fs.Bool("kernels", false, "benchmark kernels instead of the engine")
 	llamaBench := fs.String("llama-bench", "", "path of llama.cpp's llama-bench: compare with it on GGUF exports (f16, q8_0, q4_0)")
+	head := fs.String("head", "int8", "LM head of the quantized schemes: int8 (per-channel W8A16, as llama.cpp's Q8_0/Q4_0 files keep output.weight in Q8_0) or bf16 (as the default recipes, which skip lm_head)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) of the measurements to this file")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("bench: --cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("bench: --cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if *head != "int8" && *head != "bf16" {
+		return usagef("--head %q: want int8 or bf16", *head)
+	}
+	benchHead = *head
 	if *llamaBench != "" {
 		return runLlamaBenchCompare(ctx, *llamaBench, *prompt, *decode, *reps, *asJSON)
 	}
@@ -95,10 +113,14 @@ func runBench(ctx context.Context, args []string) error {
 	return nil
 }
 
+// benchHead is the LM head format of the quantized schemes (--head).
+var benchHead = "int8"
+
 // benchModel builds a random-weight model in a scheme's format. Quantized
 // schemes quantize every decoder linear by round-to-nearest (speed does not
-// depend on how the codes were chosen) and keep the LM head and embeddings
-// in bf16, as the default recipes keep them in full precision.
+// depend on how the codes were chosen); the LM head is int8 per channel
+// (benchHead "int8", like the output.weight of llama.cpp's Q8_0 and Q4_0
+// files) or bf16, and the embedding stays full precision.
 func benchModel(cfg checkpoint.Config, scheme string) (*native.Model, error) {
 	switch scheme {
 	case "f32":
@@ -130,6 +152,17 @@ func benchModel(cfg checkpoint.Config, scheme string) (*native.Model, error) {
 			*dst = ql
 		}
 		delete(t, p+"self_attn.q_proj.weight") // free as we go
+	}
+	if benchHead == "int8" {
+		w, ok := t["lm_head.weight"]
+		if !ok {
+			w = t["model.embed_tokens.weight"]
+		}
+		h, err := rtnLinear(&quant.Matrix{Rows: cfg.Vocab, Cols: cfg.Hidden, Data: w}, quant.Grid{Bits: 8, Sym: true}, -1, native.ActF32)
+		if err != nil {
+			return nil, fmt.Errorf("bench %s: lm_head: %w", scheme, err)
+		}
+		m.LMHead = h
 	}
 	return m, nil
 }

@@ -3,10 +3,14 @@ package qgemm
 import (
 	"runtime"
 	"sync"
+
+	"github.com/qbench/qbench/kernels"
 )
 
 // parallel calls fn on contiguous sub-ranges [lo, hi) covering [0, n), one per worker (up to
-// GOMAXPROCS), each starting at a multiple of grain. The caller's goroutine runs the first range.
+// GOMAXPROCS), each starting at a multiple of grain. It runs on the kernels package's spinning
+// worker pool: a decode step issues hundreds of small products back to back, and starting a
+// goroutine per product (or waking a parked thread) costs as much as a 576×576 GEMV.
 func parallel(n, grain int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
@@ -18,16 +22,13 @@ func parallel(n, grain int, fn func(lo, hi int)) {
 		return
 	}
 	per := (chunks + workers - 1) / workers * grain
-	var wg sync.WaitGroup
-	for lo := per; lo < n; lo += per {
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			fn(lo, hi)
-		}(lo, min(lo+per, n))
-	}
-	fn(0, min(per, n))
-	wg.Wait()
+	kernels.Parallel(workers, func(a, b int) {
+		for w := a; w < b; w++ {
+			if lo := w * per; lo < n {
+				fn(lo, min(lo+per, n))
+			}
+		}
+	})
 }
 
 // rowBlock is the number of weight rows a worker keeps hot in cache while it runs over all

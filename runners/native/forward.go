@@ -130,8 +130,15 @@ func addInPlace(x, y []float32) {
 	}
 }
 
-// siluMul: g = silu(g) ⊙ u, silu(z) = z / (1 + e^(−z)).
-func siluMul(g, u []float32) { kernels.SiLUMul(g, g, u) }
+// siluMul: g = silu(g) ⊙ u, silu(z) = z / (1 + e^(−z)), split over the
+// worker pool in chunks of 16Ki elements (prefill: rows × intermediate).
+func siluMul(g, u []float32) {
+	const chunk = 1 << 14
+	parallelFor((len(g)+chunk-1)/chunk, 1, func(lo, hi int) {
+		a, b := lo*chunk, min(hi*chunk, len(g))
+		kernels.SiLUMul(g[a:b], g[a:b], u[a:b])
+	})
+}
 
 // applyRope rotates each head of x (heads·hd) for position pos. Hugging Face
 // models rotate halves (x_i with x_{i+hd/2}); llama2.c rotates adjacent

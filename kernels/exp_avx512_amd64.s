@@ -1,0 +1,104 @@
+//go:build !noasm
+
+#include "textflag.h"
+
+// EXPCONST loads the constants of the vector expf into Z17-Z31 (see expf in softmax.go: the same
+// Cephes range reduction and degree-6 polynomial, with FMAs).
+#define EXPCONST \
+	MOVL $0x3fb8aa3b, AX; VPBROADCASTD AX, Z20; \ // log2(e)
+	MOVL $0x3f000000, AX; VPBROADCASTD AX, Z21; \ // 0.5
+	MOVL $0x3f318000, AX; VPBROADCASTD AX, Z22; \ // ln2 high part
+	MOVL $0xb95e8083, AX; VPBROADCASTD AX, Z23; \ // ln2 low part
+	MOVL $0x39506967, AX; VPBROADCASTD AX, Z24; \
+	MOVL $0x3ab743ce, AX; VPBROADCASTD AX, Z25; \
+	MOVL $0x3c088908, AX; VPBROADCASTD AX, Z26; \
+	MOVL $0x3d2aa9c1, AX; VPBROADCASTD AX, Z27; \
+	MOVL $0x3e2aaaaa, AX; VPBROADCASTD AX, Z28; \
+	MOVL $0x3f000000, AX; VPBROADCASTD AX, Z29; \
+	MOVL $0x3f800000, AX; VPBROADCASTD AX, Z30; \ // 1
+	MOVL $0xc2aeac4f, AX; VPBROADCASTD AX, Z31; \ // -87.33654: below, e^x = 0
+	MOVL $0x42b17217, AX; VPBROADCASTD AX, Z19; \ // 88.72283: above, e^x = +Inf
+	VPXORD Z18, Z18, Z18; \                        // 0
+	MOVL $0x7f800000, AX; VPBROADCASTD AX, Z17     // +Inf
+
+// EXP computes out = e^x for 16 lanes; clobbers Z2, Z3, Z5, K1, K2.
+#define EXP(x, out) \
+	VMOVAPS Z21, Z2; \
+	VFMADD231PS Z20, x, Z2; \
+	VRNDSCALEPS $9, Z2, Z2; \
+	VMOVAPS x, Z3; \
+	VFNMADD231PS Z22, Z2, Z3; \
+	VFNMADD231PS Z23, Z2, Z3; \
+	VMOVAPS Z24, out; \
+	VFMADD213PS Z25, Z3, out; \
+	VFMADD213PS Z26, Z3, out; \
+	VFMADD213PS Z27, Z3, out; \
+	VFMADD213PS Z28, Z3, out; \
+	VFMADD213PS Z29, Z3, out; \
+	VMULPS Z3, Z3, Z5; \
+	VFMADD213PS Z3, Z5, out; \
+	VADDPS Z30, out, out; \
+	VSCALEFPS Z2, out, out; \
+	VCMPPS $1, Z31, x, K1; \
+	VMOVAPS Z18, K1, out; \
+	VCMPPS $14, Z19, x, K2; \
+	VMOVAPS Z17, K2, out
+
+// func siluMulAVX512(dst, gate, up *float32, n int)
+// dst[i] = gate[i] / (1 + e^(−gate[i])) · up[i], n a multiple of 16 (> 0).
+TEXT ·siluMulAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ gate+8(FP), SI
+	MOVQ up+16(FP), DX
+	MOVQ n+24(FP), CX
+	EXPCONST
+silu_loop:
+	VMOVUPS (SI), Z0
+	VSUBPS Z0, Z18, Z1
+	EXP(Z1, Z4)
+	VADDPS Z30, Z4, Z4
+	VDIVPS Z4, Z0, Z0
+	VMULPS (DX), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JNZ  silu_loop
+	VZEROUPPER
+	RET
+
+// func expShiftAVX512(x *float32, n int, mx, scale float32) float64
+// x[i] = e^((x[i] − mx)·scale) for i < n (a multiple of 16, > 0); returns Σ x[i] summed in float64.
+TEXT ·expShiftAVX512(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS mx+16(FP), Z6
+	VBROADCASTSS scale+20(FP), Z7
+	EXPCONST
+	VXORPD Z8, Z8, Z8
+	VXORPD Z9, Z9, Z9
+exp_loop:
+	VMOVUPS (SI), Z0
+	VSUBPS Z6, Z0, Z0
+	VMULPS Z7, Z0, Z1
+	EXP(Z1, Z4)
+	VMOVUPS Z4, (SI)
+	VCVTPS2PD Y4, Z10
+	VEXTRACTF32X8 $1, Z4, Y11
+	VCVTPS2PD Y11, Z11
+	VADDPD Z10, Z8, Z8
+	VADDPD Z11, Z9, Z9
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JNZ  exp_loop
+	VADDPD Z9, Z8, Z8
+	VEXTRACTF64X4 $1, Z8, Y9
+	VADDPD Y9, Y8, Y8
+	VEXTRACTF128 $1, Y8, X9
+	VADDPD X9, X8, X8
+	VPERMILPD $1, X8, X9
+	VADDSD X9, X8, X8
+	MOVSD X8, ret+24(FP)
+	VZEROUPPER
+	RET
