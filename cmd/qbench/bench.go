@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"runtime"
@@ -64,13 +65,10 @@ func runBench(ctx context.Context, args []string) error {
 		return usagef("--head %q: want int8 or bf16", *head)
 	}
 	benchHead = *head
-	if *llamaBench != "" {
-		return runLlamaBenchCompare(ctx, *llamaBench, *prompt, *decode, *reps, *asJSON)
-	}
 	if *kernelsOnly {
 		return runKernelBench(ctx, *asJSON)
 	}
-	shapes := map[string]checkpoint.Config{"smollm2-135m": native.SmolLM2Shape(), "llama-3.2-1b": native.Llama32_1BShape()}
+	shapes := benchShapes
 	var names []string
 	switch *shape {
 	case "all":
@@ -80,6 +78,15 @@ func runBench(ctx context.Context, args []string) error {
 			return usagef("--shape %q: want smollm2-135m, llama-3.2-1b or all", *shape)
 		}
 		names = []string{*shape}
+	}
+	if *llamaBench != "" {
+		want := splitList(*schemes)
+		set := false
+		fs.Visit(func(f *flag.Flag) { set = set || f.Name == "schemes" })
+		if !set {
+			want = []string{"f32", "bf16", "w8a16", "w8a8-int8", "w4a16", "w4a8"}
+		}
+		return runLlamaBenchCompare(ctx, *llamaBench, names, want, *prompt, *decode, *reps, *asJSON)
 	}
 	bw := measureBandwidth()
 	fmt.Fprintf(os.Stderr, "cpu: %s, %d threads; measured read bandwidth %.1f GB/s\n", kernels.Features(), runtime.GOMAXPROCS(0), bw)
@@ -112,6 +119,9 @@ func runBench(ctx context.Context, args []string) error {
 	fmt.Printf("roofline = decode bytes/s ÷ measured read bandwidth (%.1f GB/s)\n", bw)
 	return nil
 }
+
+// benchShapes are the model shapes qbench bench measures, with random weights.
+var benchShapes = map[string]checkpoint.Config{"smollm2-135m": native.SmolLM2Shape(), "llama-3.2-1b": native.Llama32_1BShape()}
 
 // benchHead is the LM head format of the quantized schemes (--head).
 var benchHead = "int8"

@@ -61,39 +61,40 @@ func parseLlamaBenchJSON(b []byte) (llamaBenchPair, error) {
 
 // llamaCompareRow is one line of the side-by-side table.
 type llamaCompareRow struct {
-	GGUFType       string  `json:"gguf_type"`
-	QbenchScheme   string  `json:"qbench_scheme"` // "" when qbench has no comparable scheme yet
-	LlamaPrefill   float64 `json:"llama_prefill_tok_s"`
-	LlamaDecode    float64 `json:"llama_decode_tok_s"`
-	LlamaMiB       float64 `json:"llama_model_mib"`
-	QbenchPrefill  float64 `json:"qbench_prefill_tok_s,omitempty"`
-	QbenchDecode   float64 `json:"qbench_decode_tok_s,omitempty"`
-	QbenchMiB      float64 `json:"qbench_weight_mib,omitempty"`
-	PrefillRatio   float64 `json:"prefill_ratio,omitempty"` // qbench ÷ llama.cpp
-	DecodeRatio    float64 `json:"decode_ratio,omitempty"`
-	ComparableNote string  `json:"note,omitempty"`
+	Shape         string  `json:"shape"`
+	GGUFType      string  `json:"gguf_type"`
+	QbenchScheme  string  `json:"qbench_scheme"`
+	LlamaPrefill  float64 `json:"llama_prefill_tok_s"`
+	LlamaDecode   float64 `json:"llama_decode_tok_s"`
+	LlamaMiB      float64 `json:"llama_model_mib"`
+	QbenchPrefill float64 `json:"qbench_prefill_tok_s"`
+	QbenchDecode  float64 `json:"qbench_decode_tok_s"`
+	QbenchMiB     float64 `json:"qbench_weight_mib"`
+	PrefillRatio  float64 `json:"prefill_ratio"` // qbench ÷ llama.cpp
+	DecodeRatio   float64 `json:"decode_ratio"`
 }
 
-// llamaComparable pairs GGUF weight types with the qbench engine scheme
-// of the same weight width that native.Bench can build today. Q8_0 and
-// Q4_0 correspond to w8a16/w8a8 and w4a16/w4a8, which the bench does not
-// build yet.
+// llamaComparable pairs each GGUF weight type with the qbench schemes that
+// move the same weight bits: F32 ↔ f32, F16 ↔ bf16, Q8_0 ↔ w8a16 and
+// w8a8-int8, Q4_0 ↔ w4a16 and w4a8. llama.cpp's Q8_0 and Q4_0 files keep
+// output.weight in Q8_0; qbench's quantized schemes use an int8 head
+// (--head int8) to match.
 var llamaComparable = []struct {
-	typ    gguf.GGMLType
-	scheme string
-	note   string
+	typ     gguf.GGMLType
+	schemes []string
 }{
-	{gguf.TypeF16, "bf16", "16-bit weights (F16 vs bf16)"},
-	{gguf.TypeQ8_0, "", "qbench w8a16/w8a8 not in the engine bench yet"},
-	{gguf.TypeQ4_0, "", "qbench w4a16/w4a8 not in the engine bench yet"},
+	{gguf.TypeF32, []string{"f32"}},
+	{gguf.TypeF16, []string{"bf16"}},
+	{gguf.TypeQ8_0, []string{"w8a16", "w8a8-int8"}},
+	{gguf.TypeQ4_0, []string{"w4a16", "w4a8"}},
 }
 
-// runLlamaBenchCompare exports a random-weight SmolLM2-135M-shape model in
-// F16, Q8_0 and Q4_0, runs llama-bench (bin) on each with the same
+// runLlamaBenchCompare exports random-weight models of each shape in
+// F32, F16, Q8_0 and Q4_0, runs llama-bench (bin) on each with the same
 // threads, prompt and decode lengths, measures qbench's engine on the
-// comparable scheme, and prints both side by side with qbench ÷ llama.cpp
-// ratios.
-func runLlamaBenchCompare(ctx context.Context, bin string, prompt, decode, reps int, asJSON bool) error {
+// comparable schemes that are in want, and prints both side by side with
+// qbench ÷ llama.cpp ratios.
+func runLlamaBenchCompare(ctx context.Context, bin string, shapes []string, want []string, prompt, decode, reps int, asJSON bool) error {
 	if st, err := os.Stat(bin); err != nil || st.IsDir() {
 		return fmt.Errorf("--llama-bench %s: not an executable file (build llama.cpp and pass its build/bin/llama-bench): %v", bin, err)
 	}
@@ -102,77 +103,87 @@ func runLlamaBenchCompare(ctx context.Context, bin string, prompt, decode, reps 
 		return err
 	}
 	defer os.RemoveAll(dir)
-	cfg := native.SmolLM2Shape()
-	tensors := native.RandomTensors(cfg, 1)
 	threads := runtime.GOMAXPROCS(0)
+	wanted := map[string]bool{}
+	for _, s := range want {
+		wanted[s] = true
+	}
 	var rows []llamaCompareRow
 	var commit string
-	for _, c := range llamaComparable {
-		path := filepath.Join(dir, "smollm2-135m-random-"+c.typ.String()+".gguf")
-		ex := &gguf.LlamaExport{Name: "smollm2-135m-random", Cfg: cfg, Vocab: syntheticVocab(cfg.Vocab), Type: c.typ,
-			Tensor: func(name string) ([]float32, error) {
-				if v, ok := tensors[name]; ok {
-					return v, nil
+	for _, shape := range shapes {
+		cfg := benchShapes[shape]
+		tensors := native.RandomTensors(cfg, 1)
+		for _, c := range llamaComparable {
+			var schemes []string
+			for _, s := range c.schemes {
+				if wanted[s] {
+					schemes = append(schemes, s)
 				}
-				return nil, fmt.Errorf("random model has no tensor %q", name)
-			}}
-		if err := gguf.WriteLlama(path, ex); err != nil {
-			return err
-		}
-		fmt.Fprintf(os.Stderr, "running llama-bench on %s ...\n", filepath.Base(path))
-		cmd := exec.CommandContext(ctx, bin, "-m", path, "-t", strconv.Itoa(threads), "-p", strconv.Itoa(prompt),
-			"-n", strconv.Itoa(decode), "-r", strconv.Itoa(max(reps, 1)), "-o", "json")
-		out, err := cmd.Output()
-		if err != nil {
-			var tail string
-			if ee, ok := err.(*exec.ExitError); ok {
-				tail = string(ee.Stderr[max(0, len(ee.Stderr)-2000):])
 			}
-			return fmt.Errorf("llama-bench on %s failed: %w\n%s", filepath.Base(path), err, tail)
-		}
-		p, err := parseLlamaBenchJSON(out)
-		if err != nil {
-			return err
-		}
-		commit = p.Prefill.BuildCommit
-		os.Remove(path)
-		row := llamaCompareRow{GGUFType: c.typ.String(), QbenchScheme: c.scheme, LlamaPrefill: p.Prefill.AvgTS,
-			LlamaDecode: p.Decode.AvgTS, LlamaMiB: float64(p.Prefill.ModelSize) / (1 << 20), ComparableNote: c.note}
-		if c.scheme != "" {
-			m, err := benchModel(cfg, c.scheme)
+			if len(schemes) == 0 {
+				continue
+			}
+			path := filepath.Join(dir, shape+"-random-"+c.typ.String()+".gguf")
+			ex := &gguf.LlamaExport{Name: shape + "-random", Cfg: cfg, Vocab: syntheticVocab(cfg.Vocab), Type: c.typ,
+				Tensor: func(name string) ([]float32, error) {
+					if v, ok := tensors[name]; ok {
+						return v, nil
+					}
+					return nil, fmt.Errorf("random model has no tensor %q", name)
+				}}
+			if err := gguf.WriteLlama(path, ex); err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "running llama-bench on %s ...\n", filepath.Base(path))
+			cmd := exec.CommandContext(ctx, bin, "-m", path, "-t", strconv.Itoa(threads), "-p", strconv.Itoa(prompt),
+				"-n", strconv.Itoa(decode), "-r", strconv.Itoa(max(reps, 1)), "-o", "json")
+			out, err := cmd.Output()
+			os.Remove(path)
+			if err != nil {
+				var tail string
+				if ee, ok := err.(*exec.ExitError); ok {
+					tail = string(ee.Stderr[max(0, len(ee.Stderr)-2000):])
+				}
+				return fmt.Errorf("llama-bench on %s failed: %w\n%s", filepath.Base(path), err, tail)
+			}
+			p, err := parseLlamaBenchJSON(out)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(os.Stderr, "measuring qbench %s ...\n", c.scheme)
-			r := native.Bench(m, prompt, decode, reps)
-			row.QbenchPrefill, row.QbenchDecode = r.PrefillTokPerS, r.DecodeTokPerS
-			row.QbenchMiB = float64(r.WeightBytes) / (1 << 20)
-			row.PrefillRatio = r.PrefillTokPerS / p.Prefill.AvgTS
-			row.DecodeRatio = r.DecodeTokPerS / p.Decode.AvgTS
-			m = nil
-			runtime.GC()
+			commit = p.Prefill.BuildCommit
+			for _, scheme := range schemes {
+				m, err := benchModel(cfg, scheme)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(os.Stderr, "measuring qbench %s %s ...\n", shape, scheme)
+				r := native.Bench(m, prompt, decode, reps)
+				rows = append(rows, llamaCompareRow{Shape: shape, GGUFType: c.typ.String(), QbenchScheme: scheme,
+					LlamaPrefill: p.Prefill.AvgTS, LlamaDecode: p.Decode.AvgTS, LlamaMiB: float64(p.Prefill.ModelSize) / (1 << 20),
+					QbenchPrefill: r.PrefillTokPerS, QbenchDecode: r.DecodeTokPerS, QbenchMiB: float64(r.WeightBytes) / (1 << 20),
+					PrefillRatio: r.PrefillTokPerS / p.Prefill.AvgTS, DecodeRatio: r.DecodeTokPerS / p.Decode.AvgTS})
+				m = nil
+				runtime.GC()
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
 		}
-		rows = append(rows, row)
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+		tensors = nil
+		runtime.GC()
 	}
 	if asJSON {
-		return json.NewEncoder(os.Stdout).Encode(map[string]any{"shape": "smollm2-135m", "threads": threads,
-			"prompt": prompt, "decode": decode, "llama_cpp_commit": commit, "rows": rows})
+		return json.NewEncoder(os.Stdout).Encode(map[string]any{"threads": threads, "prompt": prompt, "decode": decode,
+			"llama_cpp_commit": commit, "head": benchHead, "rows": rows})
 	}
-	fmt.Printf("smollm2-135m shape, random weights, %d threads, prefill %d, decode %d (llama.cpp %s)\n", threads, prompt, decode, commit)
-	fmt.Printf("%-6s %-7s %12s %12s %10s | %12s %12s %10s | %8s %8s\n", "gguf", "qbench", "llama pp t/s", "llama tg t/s", "llama MiB",
+	fmt.Printf("random weights, %d threads, prefill %d tokens, decode %d tokens (llama.cpp %s; qbench head %s)\n", threads, prompt, decode, commit, benchHead)
+	fmt.Printf("%-13s %-5s %-10s %12s %12s %9s | %10s %10s %10s | %8s %8s\n", "shape", "gguf", "qbench", "llama pp t/s", "llama tg t/s", "llama MiB",
 		"qbench pp", "qbench tg", "qbench MiB", "pp ratio", "tg ratio")
 	for _, r := range rows {
-		if r.QbenchScheme == "" {
-			fmt.Printf("%-6s %-7s %12.1f %12.1f %10.1f | %s\n", r.GGUFType, "-", r.LlamaPrefill, r.LlamaDecode, r.LlamaMiB, r.ComparableNote)
-			continue
-		}
-		fmt.Printf("%-6s %-7s %12.1f %12.1f %10.1f | %12.1f %12.1f %10.1f | %8.2f %8.2f\n", r.GGUFType, r.QbenchScheme, r.LlamaPrefill,
+		fmt.Printf("%-13s %-5s %-10s %12.1f %12.1f %9.1f | %10.1f %10.1f %10.1f | %8.2f %8.2f\n", r.Shape, r.GGUFType, r.QbenchScheme, r.LlamaPrefill,
 			r.LlamaDecode, r.LlamaMiB, r.QbenchPrefill, r.QbenchDecode, r.QbenchMiB, r.PrefillRatio, r.DecodeRatio)
 	}
-	fmt.Println("ratio = qbench tokens/s ÷ llama.cpp tokens/s (above 1: qbench is faster)")
+	fmt.Println("ratio = qbench tokens/s ÷ llama.cpp tokens/s (above 1: qbench is faster); llama.cpp decodes from an empty context, qbench after the prompt")
 	return nil
 }
 

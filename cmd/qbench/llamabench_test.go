@@ -62,7 +62,7 @@ func TestParseLlamaBenchJSONErrors(t *testing.T) {
 func TestLlamaBenchMissingBinary(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "no-such-llama-bench")
 	t.Run("function", func(t *testing.T) {
-		err := runLlamaBenchCompare(context.Background(), missing, 8, 2, 1, false)
+		err := runLlamaBenchCompare(context.Background(), missing, []string{"smollm2-135m"}, []string{"bf16"}, 8, 2, 1, false)
 		if err == nil || !strings.Contains(err.Error(), "not an executable file") {
 			t.Errorf("error %v, want one saying the path is not an executable file", err)
 		}
