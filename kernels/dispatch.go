@@ -33,6 +33,9 @@ type kernelSet struct {
 	// where the set has no vector exp (the callers run the scalar expf).
 	siluMul  func(dst, gate, up []float32)
 	expShift func(x []float32, mx, scale float32) float64
+	// axpyRows sets dst[c] = Σ_r p[r]·v[r·ldv+c] for the columns c < c0 it handles (a multiple of 16,
+	// ≤ len(dst)) and returns c0; nil where the set has none.
+	axpyRows func(dst, p, v []float32, ldv int) (c0 int)
 }
 
 // goKernels is the pure-Go kernel set, used where no SIMD path is available and as a tested path everywhere.

@@ -102,3 +102,68 @@ exp_loop:
 	MOVSD X8, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// func axpyRowsAVX512(dst, p, v *float32, ldv, rows, cols int)
+// dst[c] = Σ_{r<rows} p[r]·v[r·ldv+c]; cols a multiple of 16, rows > 0. Columns go in chunks of 64
+// (four accumulators held over all rows), then of 16.
+TEXT ·axpyRowsAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ p+8(FP), SI
+	MOVQ v+16(FP), DX
+	MOVQ ldv+24(FP), BX
+	SHLQ $2, BX
+	MOVQ rows+32(FP), R8
+	MOVQ cols+40(FP), CX
+
+axr_chunk64:
+	CMPQ CX, $64
+	JLT  axr_chunk16
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ   SI, R9  // p
+	MOVQ   DX, R10 // v row
+	MOVQ   R8, R11
+axr_rows64:
+	VBROADCASTSS (R9), Z4
+	VFMADD231PS  (R10), Z4, Z0
+	VFMADD231PS  64(R10), Z4, Z1
+	VFMADD231PS  128(R10), Z4, Z2
+	VFMADD231PS  192(R10), Z4, Z3
+	ADDQ         $4, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          axr_rows64
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ    $256, DI
+	ADDQ    $256, DX
+	SUBQ    $64, CX
+	JMP     axr_chunk64
+
+axr_chunk16:
+	CMPQ CX, $16
+	JLT  axr_done
+	VPXORD Z0, Z0, Z0
+	MOVQ   SI, R9
+	MOVQ   DX, R10
+	MOVQ   R8, R11
+axr_rows16:
+	VBROADCASTSS (R9), Z4
+	VFMADD231PS  (R10), Z4, Z0
+	ADDQ         $4, R9
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          axr_rows16
+	VMOVUPS Z0, (DI)
+	ADDQ    $64, DI
+	ADDQ    $64, DX
+	SUBQ    $16, CX
+	JMP     axr_chunk16
+
+axr_done:
+	VZEROUPPER
+	RET

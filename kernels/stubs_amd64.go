@@ -136,6 +136,14 @@ var avx512Kernels = &kernelSet{
 	expShift: func(x []float32, mx, scale float32) float64 {
 		return expShiftAVX512(&x[0], len(x), mx, scale)
 	},
+	axpyRows: func(dst, p, v []float32, ldv int) int {
+		c0 := len(dst) - len(dst)%16
+		if c0 > 0 && len(v) >= (len(p)-1)*ldv+c0 {
+			axpyRowsAVX512(&dst[0], &p[0], &v[0], ldv, len(p), c0)
+			return c0
+		}
+		return 0
+	},
 }
 
 var avx2Kernels = &kernelSet{
@@ -233,3 +241,8 @@ func siluMulAVX512(dst, gate, up *float32, n int)
 //
 //go:noescape
 func expShiftAVX512(x *float32, n int, mx, scale float32) float64
+
+// axpyRowsAVX512: dst[c] = Σ_{r<rows} p[r]·v[r·ldv+c] for c < cols (a multiple of 16, > 0), rows > 0.
+//
+//go:noescape
+func axpyRowsAVX512(dst, p, v *float32, ldv, rows, cols int)

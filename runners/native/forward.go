@@ -233,15 +233,9 @@ func (m *Model) attendRow(out, q []float32, rows []Row, i, h int, caches []*KVCa
 	}
 	n := r.Pos + 1 - start
 	sc := scores[:n]
-	for t := 0; t < n; t++ {
-		sc[t] = kernels.Dot(qv, K[(start+t)*kvd+kvh*hd:(start+t)*kvd+(kvh+1)*hd])
-	}
+	kernels.DotRows(sc, K[start*kvd+kvh*hd:], kvd, n, hd, qv)
 	kernels.SoftmaxPrefix(sc, n, float32(1/math.Sqrt(float64(hd))))
-	o := out[i*qd+h*hd : i*qd+(h+1)*hd]
-	clear(o)
-	for t, p := range sc {
-		kernels.Axpy(p, V[(start+t)*kvd+kvh*hd:(start+t)*kvd+(kvh+1)*hd], o)
-	}
+	kernels.AxpyRows(out[i*qd+h*hd:i*qd+(h+1)*hd], sc, V[start*kvd+kvh*hd:], kvd, n, hd)
 }
 
 // attendBlock handles the rows of one sequence (consecutive positions
