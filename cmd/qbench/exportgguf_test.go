@@ -30,13 +30,15 @@ func TestExportGGUFTrainedTiny(t *testing.T) {
 		// F16 rounding 2^−11 relative; Q4_0 |d| = amax/8 at the clamped
 		// level plus f16 rounding of d.
 		relTol float64
+		cmd    []string // the command: export-gguf, or export --format gguf
 	}{
-		{"f16", gguf.TypeF16, gguf.TypeF16, math.Pow(2, -11)},
-		{"q4_0", gguf.TypeQ4_0, gguf.TypeQ8_0, 1.0/8 + math.Pow(2, -11)},
+		{"f16", gguf.TypeF16, gguf.TypeF16, math.Pow(2, -11), []string{"export-gguf"}},
+		{"q4_0", gguf.TypeQ4_0, gguf.TypeQ8_0, 1.0/8 + math.Pow(2, -11), []string{"export", "--format", "gguf"}},
 	} {
 		t.Run(tc.typ, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "tiny.gguf")
-			if _, stderr, code := run(t, nil, "export-gguf", "--model", dir, "--type", tc.typ, "--out", out); code != 0 {
+			args := append(append([]string(nil), tc.cmd...), "--model", dir, "--type", tc.typ, "--out", out)
+			if _, stderr, code := run(t, nil, args...); code != 0 {
 				t.Fatalf("export-gguf exit %d: %s", code, stderr)
 			}
 			f, err := gguf.Open(out)

@@ -161,10 +161,33 @@ func runCompare(ctx context.Context, args []string) error {
 	return nil
 }
 
+// ggufFormat reports whether args ask for --format gguf and returns them
+// without that flag: 'qbench export --format gguf' exports a model, not
+// results, with the flags of 'qbench export-gguf'.
+func ggufFormat(args []string) ([]string, bool) {
+	var rest []string
+	found := false
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case (a == "--format" || a == "-format") && i+1 < len(args) && args[i+1] == "gguf":
+			found = true
+			i++
+		case a == "--format=gguf" || a == "-format=gguf":
+			found = true
+		default:
+			rest = append(rest, a)
+		}
+	}
+	return rest, found
+}
+
 func runExport(ctx context.Context, args []string) error {
-	fs := newFlags("export", "[RUN] --format csv|jsonl [--what samples|metrics] [--db qbench.db]")
+	if rest, ok := ggufFormat(args); ok {
+		return runExportGGUF(ctx, rest)
+	}
+	fs := newFlags("export", "[RUN] --format csv|jsonl [--what samples|metrics] [--db qbench.db]\n       qbench export --format gguf --model M [--type f16|q8_0|q4_0] --out FILE.gguf")
 	dbPath := fs.String("db", "qbench.db", "SQLite database")
-	format := fs.String("format", "jsonl", "csv or jsonl (gguf: see 'qbench export-gguf')")
+	format := fs.String("format", "jsonl", "csv or jsonl (results), or gguf (a model for llama.cpp: the flags of 'qbench export-gguf')")
 	what := fs.String("what", "samples", "samples or metrics")
 	if err := parse(fs, args); err != nil {
 		return err
