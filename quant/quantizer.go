@@ -3,6 +3,8 @@ package quant
 import (
 	"fmt"
 	"math"
+
+	"github.com/qbench/qbench/kernels"
 )
 
 // Grid is an integer quantization grid for weights. It mirrors
@@ -51,8 +53,8 @@ func (g Grid) validate() error {
 func (g Grid) Params(x []float64) (scale, zero float64) {
 	xmin, xmax := 0.0, 0.0
 	for _, v := range x {
-		xmin = math.Min(xmin, v)
-		xmax = math.Max(xmax, v)
+		xmin = min(xmin, v) // the builtins treat NaN and ±0 as math.Min/Max do
+		xmax = max(xmax, v)
 	}
 	if g.Sym {
 		xmax = math.Max(math.Abs(xmin), xmax)
@@ -115,9 +117,9 @@ func (g Grid) code(v, scale, zero float64) uint8 {
 	r := math.RoundToEven(float64(float32(v) / float32(scale)))
 	if g.Narrow {
 		m := zero - 1
-		return uint8(math.Max(-m, math.Min(m, r)) + zero)
+		return uint8(max(-m, min(m, r)) + zero)
 	}
-	return uint8(math.Max(0, math.Min(float64(g.MaxQ()), r+zero)))
+	return uint8(max(0, min(float64(g.MaxQ()), r+zero)))
 }
 
 func (g Grid) dequant(c uint8, scale, zero float64) float64 { return scale * (float64(c) - zero) }
@@ -200,21 +202,25 @@ func QuantizeRTN(w *Matrix, g Grid, groupSize int) (*Quantized, error) {
 	}
 	q := newQuantized(w.Rows, w.Cols, g, groupSize)
 	ng := q.NGroups()
-	seg := make([]float64, q.GroupSize)
-	for r := 0; r < w.Rows; r++ {
-		row := w.Row(r)
-		for gi := 0; gi < ng; gi++ {
-			c0, c1 := gi*q.GroupSize, min((gi+1)*q.GroupSize, w.Cols)
-			s := seg[:c1-c0]
-			for i := range s {
-				s[i] = float64(row[c0+i])
-			}
-			scale, zero := g.Params(s)
-			q.Scales[r*ng+gi], q.Zeros[r*ng+gi] = float32(scale), float32(zero)
-			for i, v := range s {
-				q.Codes[r*w.Cols+c0+i] = g.code(v, scale, zero)
+	// Rows are independent: split them over the worker pool (results do not
+	// depend on the split).
+	kernels.Parallel(w.Rows, func(lo, hi int) {
+		seg := make([]float64, q.GroupSize)
+		for r := lo; r < hi; r++ {
+			row := w.Row(r)
+			for gi := 0; gi < ng; gi++ {
+				c0, c1 := gi*q.GroupSize, min((gi+1)*q.GroupSize, w.Cols)
+				s := seg[:c1-c0]
+				for i := range s {
+					s[i] = float64(row[c0+i])
+				}
+				scale, zero := g.Params(s)
+				q.Scales[r*ng+gi], q.Zeros[r*ng+gi] = float32(scale), float32(zero)
+				for i, v := range s {
+					q.Codes[r*w.Cols+c0+i] = g.code(v, scale, zero)
+				}
 			}
 		}
-	}
+	})
 	return q, nil
 }
