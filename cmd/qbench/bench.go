@@ -46,7 +46,7 @@ func runBench(ctx context.Context, args []string) error {
 	asJSON := fs.Bool("json", false, "print JSON rows")
 	kernelsOnly := fs.Bool("kernels", false, "benchmark kernels instead of the engine")
 	llamaBench := fs.String("llama-bench", "", "path of llama.cpp's llama-bench: compare with it on GGUF exports (f16, q8_0, q4_0)")
-	head := fs.String("head", "int8", "LM head of the quantized schemes: int8 (per-channel W8A16, as llama.cpp's Q8_0/Q4_0 files keep output.weight in Q8_0) or bf16 (as the default recipes, which skip lm_head)")
+	head := fs.String("head", "int8", "LM head of the quantized schemes: int8 (per-channel int8 weights, with int8 activations for w8a8-int8 and w4a8, as llama.cpp's Q8_0/Q4_0 files keep output.weight in Q8_0) or bf16 (as the default recipes, which skip lm_head)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) of the measurements to this file")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -172,7 +172,14 @@ func benchModel(cfg checkpoint.Config, scheme string) (*native.Model, error) {
 		if !ok {
 			w = t["model.embed_tokens.weight"]
 		}
-		h, err := rtnLinear(&quant.Matrix{Rows: cfg.Vocab, Cols: cfg.Hidden, Data: w}, quant.Grid{Bits: 8, Sym: true}, -1, native.ActF32)
+		// The head multiplies the activations the scheme's linears see:
+		// int8 for W8A8 and W4A8 (as llama.cpp's Q8_0 output.weight takes
+		// 8-bit-quantized activations), f32 for the weight-only schemes.
+		act := native.ActF32
+		if scheme == "w8a8-int8" || scheme == "w4a8" {
+			act = native.ActInt8
+		}
+		h, err := rtnLinear(&quant.Matrix{Rows: cfg.Vocab, Cols: cfg.Hidden, Data: w}, quant.Grid{Bits: 8, Sym: true}, -1, act)
 		if err != nil {
 			return nil, fmt.Errorf("bench %s: lm_head: %w", scheme, err)
 		}

@@ -5,9 +5,20 @@ import (
 	"unsafe"
 )
 
-// quantRowInt8 quantizes one row symmetrically: amax = max_k |x[k]|, scale = amax/127,
-// q[k] = RoundToEven(x[k] · (127/amax)) clamped to [−127, 127]; amax = 0 gives scale 0, q = 0.
+// quantRowInt8 quantizes one row symmetrically (quantRowInt8Ref), with AVX-512 when the CPU
+// has it: the same float32 products rounded to nearest even by VCVTPS2DQ, bit for bit.
 func quantRowInt8(q []int8, x []float32) float32 {
+	if hasAVX512 && len(x) > 0 {
+		var none [0]int32
+		return quantRowGroups(q, x, len(x), none[:])
+	}
+	return quantRowInt8Ref(q, x)
+}
+
+// quantRowInt8Ref quantizes one row symmetrically: amax = max_k |x[k]|, scale = amax/127,
+// q[k] = RoundToEven(x[k] · (127/amax)) clamped to [−127, 127]; amax = 0 gives scale 0, q = 0
+// (any NaN gives scale 0 too: Go's max propagates it).
+func quantRowInt8Ref(q []int8, x []float32) float32 {
 	var amax float32
 	for _, v := range x {
 		amax = max(amax, float32(math.Abs(float64(v))))

@@ -117,55 +117,11 @@ func (m *FP8Matrix) MatMulTRef(dst, x []float32, n int) {
 // operands are decoded to f32 (the weights in registers, 16 at a time) and FMA'd in f32.
 func (m *FP8Matrix) MatMulT(dst, x []float32, n int) {
 	m.check("MatMulT", dst, x, n)
-	rows, cols := m.Rows, m.Cols
-	bq := getBytes(n * cols)
-	bs := getF32(n)
-	bx := getF32(n * cols)
-	xq, sx, xf := *bq, *bs, *bx // (n, cols), (n), (n, cols)
-	QuantizeActFP8(xq, sx, x, n, cols)
-	for k, c := range xq {
-		xf[k] = e4m3Table[c]
-	}
-	parallel(rows, 4, func(r0, r1 int) {
-		nblk := cols / 64
-		if !hasAVX512 {
-			nblk = 0
-		}
-		k0 := nblk * 64
-		dot := func(r, i int) float32 { // tail k ≥ k0 in Go
-			w, xi := m.Q[r*cols:(r+1)*cols], xf[i*cols:(i+1)*cols]
-			var s float32
-			for k := k0; k < cols; k++ {
-				s += xi[k] * e4m3Table[w[k]]
-			}
-			return s
-		}
-		var o4 [4]float32
-		for rb := r0; rb < r1; rb += rowBlock {
-			re := min(rb+rowBlock, r1)
-			i := 0
-			if nblk > 0 {
-				for ; i+4 <= n; i += 4 {
-					for r := rb; r < re; r++ {
-						fp8f32T4(&m.Q[r*cols], &xf[i*cols], cols*4, nblk, &o4)
-						for t := range 4 {
-							dst[(i+t)*rows+r] = (o4[t] + dot(r, i+t)) * m.Scale[r] * sx[i+t]
-						}
-					}
-				}
-			}
-			for ; i < n; i++ {
-				for r := rb; r < re; r++ {
-					var s float32
-					if nblk > 0 {
-						fp8f32T1(&m.Q[r*cols], &xf[i*cols], nblk, &s)
-					}
-					dst[i*rows+r] = (s + dot(r, i)) * m.Scale[r] * sx[i]
-				}
-			}
-		}
-	})
-	bytePool.Put(bq)
+	cols := m.Cols
+	bs, bx := getF32(n), getF32(n*cols)
+	sx, xf := *bs, *bx // (n), (n, cols): decoded e4m3 activations
+	roundActFP8(xf, sx, x, n, cols)
+	m.matMulTA16(dst, xf, sx, n)
 	f32Pool.Put(bs)
 	f32Pool.Put(bx)
 }

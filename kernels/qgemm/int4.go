@@ -1,6 +1,9 @@
 package qgemm
 
-import "math"
+import (
+	"math"
+	"sync/atomic"
+)
 
 // Int4Matrix holds 4-bit weight codes u ∈ [0, 15] with a scale per group of Group columns:
 //
@@ -29,20 +32,11 @@ type Int4Matrix struct {
 	RowSum []int32
 
 	deqScale, deqBias []float32 // (Rows·ng + 1): w = u·deqScale + deqBias, filled by Prepare
+
+	// vnni is the repacking for the VNNI kernels (vnniPanels, 4 bits per weight next to Packed),
+	// built by the first W4A8 product on a CPU with AVX-512 VNNI; W4A16-only matrices have none.
+	vnni atomic.Pointer[vnniPanels]
 }
-
-// w4a8Tab[s][u] = (u−8)·s: the int8 weight of code u under integer group scale s ∈ [0, 16]
-// (the VPSHUFB table; |(u−8)·s| ≤ 128 is why group scales stop at 16).
-var w4a8Tab = func() (t [17][16]int8) {
-	for s := range 17 {
-		for u := range 16 {
-			t[s][u] = int8((u - 8) * s)
-		}
-	}
-	return t
-}()
-
-var oneScale = [1]int8{1}
 
 // RowBytes is the packed size of one row of cols 4-bit codes.
 func RowBytes(cols int) int { return (cols + 63) / 64 * 32 }
@@ -129,6 +123,7 @@ func (m *Int4Matrix) Prepare() {
 			}
 		}
 	}
+	m.vnni.Store(nil)
 	m.deqScale = make([]float32, m.Rows*ng+1)
 	m.deqBias = make([]float32, m.Rows*ng+1)
 	for r := range m.Rows {
@@ -302,50 +297,7 @@ func (m *Int4Matrix) MatMulTRef(dst, x []float32, n int) {
 // is dequantized in registers (u·s + (−z·s), one FMA) and FMA'd with 1 or 4 tokens.
 func (m *Int4Matrix) MatMulT(dst, x []float32, n int) {
 	m.check("MatMulT", dst, x, n)
-	rows, cols, ng, rb := m.Rows, m.Cols, m.groups(), RowBytes(m.Cols)
-	nblk := cols / 64
-	if !hasAVX512 {
-		nblk = 0
-	}
-	k0 := nblk * 64
-	ghalf := 1 << 40
-	if ng > 1 {
-		ghalf = m.Group / 32
-	}
-	fin := func(s float32, r, i int) {
-		row, xi := m.Packed[r*rb:(r+1)*rb], x[i*cols:(i+1)*cols]
-		for k := k0; k < cols; k++ {
-			g := r*ng + k/m.Group
-			s += xi[k] * (float32(code(row, k))*m.deqScale[g] + m.deqBias[g])
-		}
-		dst[i*rows+r] = s
-	}
-	parallel(rows, 4, func(r0, r1 int) {
-		var o4 [4]float32
-		for rb0 := r0; rb0 < r1; rb0 += rowBlock {
-			re := min(rb0+rowBlock, r1)
-			i := 0
-			if nblk > 0 {
-				for ; i+4 <= n; i += 4 {
-					for r := rb0; r < re; r++ {
-						w4f32T4(&m.Packed[r*rb], &m.deqScale[r*ng], &m.deqBias[r*ng], ghalf, &x[i*cols], cols*4, nblk, &o4)
-						for t := range 4 {
-							fin(o4[t], r, i+t)
-						}
-					}
-				}
-			}
-			for ; i < n; i++ {
-				for r := rb0; r < re; r++ {
-					var s float32
-					if nblk > 0 {
-						w4f32T1(&m.Packed[r*rb], &m.deqScale[r*ng], &m.deqBias[r*ng], ghalf, &x[i*cols], nblk, &s)
-					}
-					fin(s, r, i)
-				}
-			}
-		}
-	})
+	m.matMulTA16(dst, x, n) // a16.go
 }
 
 func (m *Int4Matrix) checkA8(name string) {
@@ -383,11 +335,21 @@ func (m *Int4Matrix) MatMulTQRef(dst []float32, xq []int8, sx []float32, n int) 
 }
 
 // MatMulTA8 computes W4A8 dst (n, rows) = X · Wᵀ with int8 per-token activations
-// (QuantizeActInt8): codes become int8 weights (u−8)·GroupScaleInt in registers (VPSHUFB) and
-// meet the activations in VPDPBUSD; int32 sums are exact, equal to MatMulTA8Ref bit for bit.
+// (QuantizeActInt8); int32 sums are exact, equal to MatMulTA8Ref bit for bit.
+//
+// With AVX-512 VNNI the codes u ∈ [0, 15] stay unsigned in registers (two 16-row panels per
+// 64-byte vector: low and high nibbles) and meet the signed activations in VPDPBUSD:
+// Σ_k u·x − 8·Σ_k x = Σ_k (u−8)·x per token (per group when grouped, then folded into the
+// row total by VPMULLD with GroupScaleInt: the same integer as the reference).
 func (m *Int4Matrix) MatMulTA8(dst, x []float32, n int) {
 	m.check("MatMulTA8", dst, x, n)
 	m.checkA8("MatMulTA8")
+	if useVNNI(m.Rows, m.Cols, n) {
+		a := quantizeVNNI(x, n, m.Cols, m.actGroup(), 8)
+		mulVNNI(m.panels(), true, m.Rows, dst, a)
+		actPool.Put(a)
+		return
+	}
 	bq, bs := getBytes(n*m.Cols), getF32(n)
 	quantizeActU8(*bq, *bs, x, n, m.Cols)
 	m.matMulU8(dst, *bq, *bs, n)
@@ -402,6 +364,12 @@ func (m *Int4Matrix) MatMulTQ(dst []float32, xq []int8, sx []float32, n int) {
 	if len(xq) < n*m.Cols || len(sx) < n || len(dst) < n*m.Rows {
 		panic("qgemm: Int4Matrix.MatMulTQ: need len(xq) ≥ n·cols, len(sx) ≥ n, len(dst) ≥ n·rows")
 	}
+	if useVNNI(m.Rows, m.Cols, n) {
+		a := vnniActQ(xq, sx, n, m.Cols, m.actGroup(), 8)
+		mulVNNI(m.panels(), true, m.Rows, dst, a)
+		actPool.Put(a)
+		return
+	}
 	bq := getBytes(n * m.Cols)
 	for k, q := range xq[:n*m.Cols] {
 		(*bq)[k] = uint8(q) ^ 0x80
@@ -410,79 +378,23 @@ func (m *Int4Matrix) MatMulTQ(dst []float32, xq []int8, sx []float32, n int) {
 	bytePool.Put(bq)
 }
 
-// matMulU8 runs the W4A8 kernels on xu = xq+128 (n, cols).
+// matMulU8 is the pure-Go W4A8 path (CPUs without AVX-512 VNNI) on xu = xq+128 (n, cols):
+// Σ_k (xq+128)·w − 128·RowSum.
 func (m *Int4Matrix) matMulU8(dst []float32, xu []uint8, sx []float32, n int) {
-	rows, cols, ng, rb := m.Rows, m.Cols, m.groups(), RowBytes(m.Cols)
-	nblk := cols / 64
-	if !hasVNNI {
-		nblk = 0
-	}
-	k0 := nblk * 64
-	gblk, gsstride := nblk+1, 0
-	gs := func(r int) *int8 { return &oneScale[0] }
-	if m.GroupScaleInt != nil {
-		gsstride = ng
-		gs = func(r int) *int8 { return &m.GroupScaleInt[r*ng] }
-		if ng > 1 {
-			gblk = m.Group / 64
-		}
-	}
-	tab := &w4a8Tab[0][0]
-	fin := func(acc int32, r, i int) {
-		xi := xu[i*cols : (i+1)*cols]
-		for k := k0; k < cols; k++ {
-			acc += int32(xi[k]) * m.wInt(r, k)
-		}
-		acc -= 128 * m.RowSum[r]
-		dst[i*rows+r] = float32(acc) * m.Scale[r] * sx[i]
-	}
+	rows, cols := m.Rows, m.Cols
 	parallel(rows, 4, func(r0, r1 int) {
-		var o4 [4]int32
-		var o16 [16]int32
-		for rb0 := r0; rb0 < r1; rb0 += rowBlock {
-			re := min(rb0+rowBlock, r1)
-			i := 0
-			if nblk > 0 {
-				for ; i+4 <= n; i += 4 {
-					for r := rb0; r < re; r += 4 {
-						if r+4 > rows {
-							for ; r < re; r++ {
-								w4a8R4T4(&m.Packed[r*rb], 0, gs(r), 0, gblk, tab, &xu[i*cols], cols, nblk, &o16)
-								for t := range 4 {
-									fin(o16[t*4], r, i+t)
-								}
-							}
-							break
-						}
-						w4a8R4T4(&m.Packed[r*rb], rb, gs(r), gsstride, gblk, tab, &xu[i*cols], cols, nblk, &o16)
-						for t := range 4 {
-							for j := range min(4, re-r) {
-								fin(o16[t*4+j], r+j, i+t)
-							}
-						}
-					}
-				}
+		w := make([]int32, cols)
+		for r := r0; r < r1; r++ {
+			for k := range w {
+				w[k] = m.wInt(r, k)
 			}
-			for ; i < n; i++ {
-				for r := rb0; r < re; r += 4 {
-					if nblk == 0 {
-						for j := r; j < min(r+4, re); j++ {
-							fin(0, j, i)
-						}
-						continue
-					}
-					if r+4 > rows {
-						for ; r < re; r++ {
-							w4a8R4T1(&m.Packed[r*rb], 0, gs(r), 0, gblk, tab, &xu[i*cols], nblk, &o4)
-							fin(o4[0], r, i)
-						}
-						break
-					}
-					w4a8R4T1(&m.Packed[r*rb], rb, gs(r), gsstride, gblk, tab, &xu[i*cols], nblk, &o4)
-					for j := range min(4, re-r) {
-						fin(o4[j], r+j, i)
-					}
+			for i := range n {
+				var acc int32
+				for k, v := range xu[i*cols : (i+1)*cols] {
+					acc += int32(v) * w[k]
 				}
+				acc -= 128 * m.RowSum[r]
+				dst[i*rows+r] = float32(acc) * m.Scale[r] * sx[i]
 			}
 		}
 	})

@@ -1,5 +1,7 @@
 package qgemm
 
+import "sync/atomic"
+
 // Int8Matrix holds int8 weights with one f32 scale per row (output channel), symmetric:
 // w[r,k] ≈ Scale[r]·Q[r,k]. Layout: Q (Rows, Cols) row-major, 8 bits per weight + 32 bits per
 // row. Used by W8A8 (MatMulT: int8 activations) and W8A16 (MatMulTA16: f32 activations).
@@ -7,9 +9,13 @@ type Int8Matrix struct {
 	Rows, Cols int
 	Q          []int8    // (Rows, Cols) row-major
 	Scale      []float32 // (Rows)
-	// RowSum[r] = Σ_k Q[r,k] (Rows), filled by Prepare: VPDPBUSD multiplies unsigned by signed
-	// bytes, so activations enter as x+128 and 128·RowSum[r] is subtracted afterwards.
+	// RowSum[r] = Σ_k Q[r,k] (Rows), filled by Prepare: the paths without VNNI take
+	// activations as x+128 and subtract 128·RowSum[r] afterwards.
 	RowSum []int32
+
+	// vnni is the repacking for the VNNI kernels (vnniPanels, 1 byte per weight next to Q),
+	// built by the first W8A8 product on a CPU with AVX-512 VNNI; W8A16-only matrices have none.
+	vnni atomic.Pointer[vnniPanels]
 }
 
 // QuantizeInt8 quantizes w (rows, cols) row-major per row, symmetric round-to-nearest-even:
@@ -31,6 +37,7 @@ func (m *Int8Matrix) Prepare() {
 	if m.Rows < 0 || m.Cols < 0 || len(m.Q) != m.Rows*m.Cols || len(m.Scale) != m.Rows {
 		panic("qgemm: Int8Matrix: need len(Q) = Rows·Cols and len(Scale) = Rows")
 	}
+	m.vnni.Store(nil)
 	m.RowSum = make([]int32, m.Rows)
 	for r := range m.Rows {
 		var s int32
@@ -74,8 +81,18 @@ func (m *Int8Matrix) MatMulTQRef(dst []float32, xq []int8, sx []float32, n int) 
 
 // MatMulT computes W8A8 dst (n, rows) = X · Wᵀ: activations are quantized per token
 // (QuantizeActInt8), the int32 sums are exact and equal MatMulTRef's bit for bit.
+//
+// With AVX-512 VNNI it runs the weight-stationary kernels (vnni.go): weights as unsigned
+// q+128 in 16-row × 4-k panels, signed activations broadcast 4 bytes at a time, and
+// Σ_k (q+128)·x − 128·Σ_k x = Σ_k q·x per token, in blocks of 32 rows × up to 14 tokens.
 func (m *Int8Matrix) MatMulT(dst, x []float32, n int) {
 	m.check("MatMulT", dst, x, n)
+	if useVNNI(m.Rows, m.Cols, n) {
+		a := quantizeVNNI(x, n, m.Cols, m.Cols, 128)
+		mulVNNI(m.panels(), false, m.Rows, dst, a)
+		actPool.Put(a)
+		return
+	}
 	bq, bs := getBytes(n*m.Cols), getF32(n)
 	quantizeActU8(*bq, *bs, x, n, m.Cols)
 	m.matMulU8(dst, *bq, *bs, n)
@@ -90,6 +107,12 @@ func (m *Int8Matrix) MatMulTQ(dst []float32, xq []int8, sx []float32, n int) {
 	if len(xq) < n*m.Cols || len(sx) < n || len(dst) < n*m.Rows {
 		panic("qgemm: Int8Matrix.MatMulTQ: need len(xq) ≥ n·cols, len(sx) ≥ n, len(dst) ≥ n·rows")
 	}
+	if useVNNI(m.Rows, m.Cols, n) {
+		a := vnniActQ(xq, sx, n, m.Cols, m.Cols, 128)
+		mulVNNI(m.panels(), false, m.Rows, dst, a)
+		actPool.Put(a)
+		return
+	}
 	bq := getBytes(n * m.Cols)
 	for k, q := range xq[:n*m.Cols] {
 		(*bq)[k] = uint8(q) ^ 0x80
@@ -98,11 +121,12 @@ func (m *Int8Matrix) MatMulTQ(dst []float32, xq []int8, sx []float32, n int) {
 	bytePool.Put(bq)
 }
 
-// matMulU8 runs the int8 kernels on xu = xq+128 (n, cols).
+// matMulU8 is the path without VNNI: the AVX2 kernel (avx2R4T1) over 64-column
+// blocks of 4 rows, or pure Go, on xu = xq+128 (n, cols).
 func (m *Int8Matrix) matMulU8(dst []float32, xu []uint8, sx []float32, n int) {
 	rows, cols := m.Rows, m.Cols
 	nblk := cols / 64
-	if !hasVNNI && !hasAVX2 {
+	if !hasAVX2 {
 		nblk = 0
 	}
 	k0 := nblk * 64
@@ -117,50 +141,24 @@ func (m *Int8Matrix) matMulU8(dst []float32, xu []uint8, sx []float32, n int) {
 	}
 	parallel(rows, 4, func(r0, r1 int) {
 		var o4 [4]int32
-		var o16 [16]int32
-		r4t1 := func(r, i, wstride int) {
-			if nblk == 0 {
-				o4 = [4]int32{}
-			} else if hasVNNI {
-				vnniR4T1(&m.Q[r*cols], wstride, &xu[i*cols], nblk, &o4)
-			} else {
-				avx2R4T1(&m.Q[r*cols], wstride, &xu[i*cols], nblk, &o4)
-			}
-		}
 		for rb := r0; rb < r1; rb += rowBlock {
 			re := min(rb+rowBlock, r1)
-			i := 0
-			if hasVNNI && nblk > 0 {
-				for ; i+4 <= n; i += 4 {
-					for r := rb; r < re; r += 4 {
-						if r+4 > rows { // last rows of the matrix: one row at a time
-							for ; r < re; r++ {
-								vnniR4T4(&m.Q[r*cols], 0, &xu[i*cols], cols, nblk, &o16)
-								for t := range 4 {
-									fin(o16[t*4], r, i+t)
-								}
-							}
-							break
-						}
-						vnniR4T4(&m.Q[r*cols], cols, &xu[i*cols], cols, nblk, &o16)
-						for t := range 4 {
-							for j := range min(4, re-r) {
-								fin(o16[t*4+j], r+j, i+t)
-							}
-						}
-					}
-				}
-			}
-			for ; i < n; i++ {
+			for i := range n {
 				for r := rb; r < re; r += 4 {
+					if nblk == 0 {
+						for j := r; j < min(r+4, re); j++ {
+							fin(0, j, i)
+						}
+						continue
+					}
 					if r+4 > rows {
 						for ; r < re; r++ {
-							r4t1(r, i, 0)
+							avx2R4T1(&m.Q[r*cols], 0, &xu[i*cols], nblk, &o4)
 							fin(o4[0], r, i)
 						}
 						break
 					}
-					r4t1(r, i, cols)
+					avx2R4T1(&m.Q[r*cols], cols, &xu[i*cols], nblk, &o4)
 					for j := range min(4, re-r) {
 						fin(o4[j], r+j, i)
 					}
@@ -190,43 +188,5 @@ func (m *Int8Matrix) MatMulTA16Ref(dst, x []float32, n int) {
 // widened to f32 in registers, FMA'd in f32, and scaled once per row.
 func (m *Int8Matrix) MatMulTA16(dst, x []float32, n int) {
 	m.check("MatMulTA16", dst, x, n)
-	rows, cols := m.Rows, m.Cols
-	nblk := cols / 64
-	if !hasAVX512 {
-		nblk = 0
-	}
-	k0 := nblk * 64
-	fin := func(s float32, r, i int) {
-		w, xi := m.Q[r*cols:(r+1)*cols], x[i*cols:(i+1)*cols]
-		for k := k0; k < cols; k++ {
-			s += xi[k] * float32(w[k])
-		}
-		dst[i*rows+r] = s * m.Scale[r]
-	}
-	parallel(rows, 4, func(r0, r1 int) {
-		var o4 [4]float32
-		for rb := r0; rb < r1; rb += rowBlock {
-			re := min(rb+rowBlock, r1)
-			i := 0
-			if nblk > 0 {
-				for ; i+4 <= n; i += 4 {
-					for r := rb; r < re; r++ {
-						w8f32T4(&m.Q[r*cols], &x[i*cols], cols*4, nblk, &o4)
-						for t := range 4 {
-							fin(o4[t], r, i+t)
-						}
-					}
-				}
-			}
-			for ; i < n; i++ {
-				for r := rb; r < re; r++ {
-					var s float32
-					if nblk > 0 {
-						w8f32T1(&m.Q[r*cols], &x[i*cols], nblk, &s)
-					}
-					fin(s, r, i)
-				}
-			}
-		}
-	})
+	m.matMulTA16(dst, x, n) // a16.go
 }

@@ -17,32 +17,10 @@ var (
 // The kernels below each compute a plain loop over nblk full blocks of 64 weights (k < 64·nblk).
 // Row r of a weight operand starts at w + r·wstride, token t of x at x + t·xstride.
 
-// vnniR4T1: out[r] = Σ_k int32(x[k]) · int32(w[r·wstride+k]), r < 4 (x unsigned, w signed).
-//
-//go:noescape
-func vnniR4T1(w *int8, wstride int, x *uint8, nblk int, out *[4]int32)
-
-// vnniR4T4: out[t·4+r] = Σ_k int32(x[t·xstride+k]) · int32(w[r·wstride+k]), r, t < 4.
-//
-//go:noescape
-func vnniR4T4(w *int8, wstride int, x *uint8, xstride int, nblk int, out *[16]int32)
-
-// avx2R4T1 computes the same sums as vnniR4T1 with AVX2 only.
+// avx2R4T1: out[r] = Σ_k int32(x[k]) · int32(w[r·wstride+k]), r < 4 (x unsigned, w signed), AVX2.
 //
 //go:noescape
 func avx2R4T1(w *int8, wstride int, x *uint8, nblk int, out *[4]int32)
-
-// w4a8R4T1: out[r] = Σ_k int32(x[k]) · tab[gs[r·gsstride + k/(64·gblk)]][nib(p+r·pstride, k)],
-// where nib is the 4-bit code of weight k in the block-interleaved packing (see int4.go) and
-// tab[s][u] = (u−8)·s.
-//
-//go:noescape
-func w4a8R4T1(p *byte, pstride int, gs *int8, gsstride int, gblk int, tab *int8, x *uint8, nblk int, out *[4]int32)
-
-// w4a8R4T4: the R4T1 sum for 4 tokens: out[t·4+r].
-//
-//go:noescape
-func w4a8R4T4(p *byte, pstride int, gs *int8, gsstride int, gblk int, tab *int8, x *uint8, xstride int, nblk int, out *[16]int32)
 
 // w4f32T1: *out = Σ_k x[k] · (float32(nib(p,k))·sc[h/ghalf] + bi[h/ghalf]), h = k/32 (half-block).
 //
@@ -73,3 +51,20 @@ func fp8f32T1(w *uint8, x *float32, nblk int, out *float32)
 //
 //go:noescape
 func fp8f32T4(w *uint8, x *float32, xstride int, nblk int, out *[4]float32)
+
+// vnniAmax: amax = max_k |x[k]|, bad = Σ_k x[k]·0 (NaN iff some x[k] is ±Inf or NaN), k < n.
+//
+//go:noescape
+func vnniAmax(x *float32, n int) (amax, bad float32)
+
+// vnniQuant: dst[k] = int8(RoundToEven(x[k]·inv)) for k < n (float32 product), returns
+// Σ_k dst[k]; needs |x[k]·inv| < 127.5.
+//
+//go:noescape
+func vnniQuant(x *float32, n int, inv float32, dst *int8) (sum int32)
+
+// vnniQuantS: vnniQuant writing dword j (codes 4j…4j+3, zero-padded past n) at
+// dst + j·dstride bytes, ceil(n/4) dwords.
+//
+//go:noescape
+func vnniQuantS(x *float32, n int, inv float32, dst *int8, dstride int) (sum int32)

@@ -1,22 +1,11 @@
-// Hand-written AVX2 / AVX-512 (F, BW, VL) / AVX-512 VNNI kernels for package qgemm.
+// Hand-written AVX2 / AVX-512 (F, BW, VL) kernels for package qgemm (the AVX-512 VNNI int8
+// kernels are generated into vnni_amd64.s by vnni_gen.go).
 // Every kernel works on nblk full blocks of 64 weights of a row; the Go callers add the tail
 // (cols mod 64) and apply the scales. The plain loop each kernel computes is in kernels_amd64.go.
-// VPDPBUSD, VPSHUFB, VPTERNLOGD and the masked forms below are accepted by the Go assembler as is
+// VPTERNLOGD and the masked forms below are accepted by the Go assembler as is
 // (no BYTE encodings were needed).
 
 #include "textflag.h"
-
-// HSTORED reduces the 16 int32 lanes of Z and stores the sum at OFF(DX) (scratch: Z16).
-#define HSTORED(Z, Y, X, OFF) \
-	VEXTRACTI64X4 $1, Z, Y16 \
-	VPADDD        Y16, Y, Y  \
-	VEXTRACTI32X4 $1, Y, X16 \
-	VPADDD        X16, X, X  \
-	VPSHUFD       $0x4E, X, X16 \
-	VPADDD        X16, X, X  \
-	VPSHUFD       $0xB1, X, X16 \
-	VPADDD        X16, X, X  \
-	VMOVD         X, OFF(DX)
 
 // HSTORES reduces the 16 float32 lanes of Z and stores the sum at OFF(DX) (scratch: Z16).
 #define HSTORES(Z, Y, X, OFF) \
@@ -29,49 +18,6 @@
 	VPERMILPS     $0xB1, X, X16 \
 	VADDPS        X16, X, X  \
 	VMOVSS        X, OFF(DX)
-
-#define ZERO16 \
-	VPXORD Z0, Z0, Z0 \
-	VPXORD Z1, Z1, Z1 \
-	VPXORD Z2, Z2, Z2 \
-	VPXORD Z3, Z3, Z3 \
-	VPXORD Z4, Z4, Z4 \
-	VPXORD Z5, Z5, Z5 \
-	VPXORD Z6, Z6, Z6 \
-	VPXORD Z7, Z7, Z7 \
-	VPXORD Z8, Z8, Z8 \
-	VPXORD Z9, Z9, Z9 \
-	VPXORD Z10, Z10, Z10 \
-	VPXORD Z11, Z11, Z11 \
-	VPXORD Z12, Z12, Z12 \
-	VPXORD Z13, Z13, Z13 \
-	VPXORD Z14, Z14, Z14 \
-	VPXORD Z15, Z15, Z15
-
-#define STORE16D \
-	HSTORED(Z0, Y0, X0, 0) \
-	HSTORED(Z1, Y1, X1, 4) \
-	HSTORED(Z2, Y2, X2, 8) \
-	HSTORED(Z3, Y3, X3, 12) \
-	HSTORED(Z4, Y4, X4, 16) \
-	HSTORED(Z5, Y5, X5, 20) \
-	HSTORED(Z6, Y6, X6, 24) \
-	HSTORED(Z7, Y7, X7, 28) \
-	HSTORED(Z8, Y8, X8, 32) \
-	HSTORED(Z9, Y9, X9, 36) \
-	HSTORED(Z10, Y10, X10, 40) \
-	HSTORED(Z11, Y11, X11, 44) \
-	HSTORED(Z12, Y12, X12, 48) \
-	HSTORED(Z13, Y13, X13, 52) \
-	HSTORED(Z14, Y14, X14, 56) \
-	HSTORED(Z15, Y15, X15, 60)
-
-// VNNI4 multiplies the 64 signed weight bytes in W with the 4 token blocks Z24..Z27.
-#define VNNI4(W, A0, A1, A2, A3) \
-	VPDPBUSD W, Z24, A0 \
-	VPDPBUSD W, Z25, A1 \
-	VPDPBUSD W, Z26, A2 \
-	VPDPBUSD W, Z27, A3
 
 #define AVX2ROW(OFF, R, ACC) \
 	VPMOVSXBW OFF(R), Y5 \
@@ -94,49 +40,6 @@
 	VPADDD       X6, X, X \
 	VMOVD        X, OFF(DX)
 
-// LOADTAB loads the 16-byte table of the group scale byte at (DX) into all four lanes of T
-// (scratch: AX; BX holds the table base).
-#define LOADTAB(T) \
-	MOVBQZX (DX), AX \
-	SHLQ    $4, AX \
-	VBROADCASTI32X4 (BX)(AX*1), T
-
-// UNPACK4 leaves the 64 signed weights of the block at (R) in W using table T.
-#define UNPACK4(R, T, W) \
-	VBROADCASTI64X4 (R), W \
-	VPSRLW          $4, W, K1, W \
-	VPANDD          Z31, W, W \
-	VPSHUFB         W, T, W
-
-// RELOAD4 loads the tables of the 4 rows for the group whose scale bytes start at gs-pointer 8(SP).
-#define RELOAD4 \
-	MOVQ 8(SP), DX \
-	MOVQ tab+40(FP), BX \
-	LOADTAB(Z20) \
-	ADDQ gsstride+24(FP), DX \
-	LOADTAB(Z21) \
-	ADDQ gsstride+24(FP), DX \
-	LOADTAB(Z22) \
-	ADDQ gsstride+24(FP), DX \
-	LOADTAB(Z23) \
-	INCQ 8(SP) \
-	MOVQ gblk+32(FP), AX \
-	MOVQ AX, 0(SP)
-
-#define W4SETUP \
-	MOVQ p+0(FP), SI \
-	MOVQ pstride+8(FP), BX \
-	LEAQ (SI)(BX*1), R8 \
-	LEAQ (SI)(BX*2), R9 \
-	LEAQ (R8)(BX*2), R10 \
-	MOVQ gs+16(FP), AX \
-	MOVQ AX, 8(SP) \
-	MOVQ $0, 0(SP) \
-	MOVL $0xFFFF0000, AX \
-	KMOVD AX, K1 \
-	MOVL $0x0F0F0F0F, AX \
-	VPBROADCASTD AX, Z31
-
 // FP8DEC decodes the 16 e4m3fn bytes at OFF(SI) into 16 float32 in W (scratch S, K2):
 // magnitude bits m = b&0x7F placed at bit 20 form the float32 2^-120·|v| (subnormals included),
 // times 2^120 (Z28) gives |v| exactly; the sign comes from the sign-extended byte (Z26 = 1<<31);
@@ -151,97 +54,9 @@
 	VMOVDQA32  Z27, K2, W
 
 // ---------------------------------------------------------------------------------------------
-// W8A8 (and the int8 core of W4A8): VPDPBUSD, unsigned activations x+128 times signed weights.
-
-// func vnniR4T1(w *int8, wstride int, x *uint8, nblk int, out *[4]int32)
-TEXT ·vnniR4T1(SB), NOSPLIT, $0-40
-	MOVQ w+0(FP), SI
-	MOVQ wstride+8(FP), BX
-	MOVQ x+16(FP), DI
-	MOVQ nblk+24(FP), CX
-	MOVQ out+32(FP), DX
-	LEAQ (SI)(BX*1), R8
-	LEAQ (SI)(BX*2), R9
-	LEAQ (R8)(BX*2), R10
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	TESTQ CX, CX
-	JZ    r4t1done
-
-r4t1loop:
-	VMOVDQU64 (DI), Z4
-	VPDPBUSD  (SI), Z4, Z0
-	VPDPBUSD  (R8), Z4, Z1
-	VPDPBUSD  (R9), Z4, Z2
-	VPDPBUSD  (R10), Z4, Z3
-	ADDQ      $64, DI
-	ADDQ      $64, SI
-	ADDQ      $64, R8
-	ADDQ      $64, R9
-	ADDQ      $64, R10
-	DECQ      CX
-	JNZ       r4t1loop
-
-r4t1done:
-	HSTORED(Z0, Y0, X0, 0)
-	HSTORED(Z1, Y1, X1, 4)
-	HSTORED(Z2, Y2, X2, 8)
-	HSTORED(Z3, Y3, X3, 12)
-	VZEROUPPER
-	RET
-
-// func vnniR4T4(w *int8, wstride int, x *uint8, xstride int, nblk int, out *[16]int32)
-TEXT ·vnniR4T4(SB), NOSPLIT, $0-48
-	MOVQ w+0(FP), SI
-	MOVQ wstride+8(FP), BX
-	LEAQ (SI)(BX*1), R8
-	LEAQ (SI)(BX*2), R9
-	LEAQ (R8)(BX*2), R10
-	MOVQ x+16(FP), DI
-	MOVQ xstride+24(FP), BX
-	LEAQ (DI)(BX*1), R11
-	LEAQ (DI)(BX*2), R12
-	LEAQ (R11)(BX*2), R13
-	MOVQ nblk+32(FP), CX
-	MOVQ out+40(FP), DX
-	ZERO16
-	TESTQ CX, CX
-	JZ    r4t4done
-
-r4t4loop:
-	VMOVDQU64 (DI), Z24
-	VMOVDQU64 (R11), Z25
-	VMOVDQU64 (R12), Z26
-	VMOVDQU64 (R13), Z27
-	VMOVDQU64 (SI), Z16
-	VMOVDQU64 (R8), Z17
-	VMOVDQU64 (R9), Z18
-	VMOVDQU64 (R10), Z19
-	VNNI4(Z16, Z0, Z4, Z8, Z12)
-	VNNI4(Z17, Z1, Z5, Z9, Z13)
-	VNNI4(Z18, Z2, Z6, Z10, Z14)
-	VNNI4(Z19, Z3, Z7, Z11, Z15)
-	ADDQ $64, DI
-	ADDQ $64, R11
-	ADDQ $64, R12
-	ADDQ $64, R13
-	ADDQ $64, SI
-	ADDQ $64, R8
-	ADDQ $64, R9
-	ADDQ $64, R10
-	DECQ CX
-	JNZ  r4t4loop
-
-r4t4done:
-	STORE16D
-	VZEROUPPER
-	RET
-
-// ---------------------------------------------------------------------------------------------
-// AVX2 int8 path (no VNNI): widen to int16 (x zero-extended, w sign-extended) and VPMADDWD into
-// int32 pairs; exact because |(x+128)·w| ≤ 255·128 and a pair sum fits int32.
+// W8A8 on CPUs without VNNI (the VNNI kernels are generated into vnni_amd64.s): widen to int16
+// (x+128 zero-extended, w sign-extended) and VPMADDWD into int32 pairs; exact because
+// |(x+128)·w| ≤ 255·128 and a pair sum fits int32.
 
 // func avx2R4T1(w *int8, wstride int, x *uint8, nblk int, out *[4]int32)
 TEXT ·avx2R4T1(SB), NOSPLIT, $0-40
@@ -282,109 +97,6 @@ a2done:
 	RET
 
 // ---------------------------------------------------------------------------------------------
-// W4A8: 64 nibbles per 32 bytes (byte j = w[j] | w[j+32]<<4). VBROADCASTI64X4 puts the 32 bytes in
-// both halves, a word shift masked to the upper half (K1) and an AND leave w[0..63] in byte order,
-// and VPSHUFB through the group's table tab[s][u] = (u-8)·s turns them into signed int8 weights.
-
-// func w4a8R4T1(p *byte, pstride int, gs *int8, gsstride int, gblk int, tab *int8, x *uint8, nblk int, out *[4]int32)
-// out[r] = sum_k x[k] * tab[gs[r*gsstride + k/(64*gblk)]][nib(r,k)], k < 64*nblk.
-TEXT ·w4a8R4T1(SB), NOSPLIT, $16-72
-	W4SETUP
-	MOVQ x+48(FP), DI
-	MOVQ nblk+56(FP), CX
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	TESTQ CX, CX
-	JZ    w4t1done
-
-w4t1loop:
-	CMPQ 0(SP), $0
-	JNE  w4t1body
-	RELOAD4
-
-w4t1body:
-	DECQ 0(SP)
-	VMOVDQU64 (DI), Z24
-	UNPACK4(SI, Z20, Z16)
-	UNPACK4(R8, Z21, Z17)
-	UNPACK4(R9, Z22, Z18)
-	UNPACK4(R10, Z23, Z19)
-	VPDPBUSD Z16, Z24, Z0
-	VPDPBUSD Z17, Z24, Z1
-	VPDPBUSD Z18, Z24, Z2
-	VPDPBUSD Z19, Z24, Z3
-	ADDQ $64, DI
-	ADDQ $32, SI
-	ADDQ $32, R8
-	ADDQ $32, R9
-	ADDQ $32, R10
-	DECQ CX
-	JNZ  w4t1loop
-
-w4t1done:
-	MOVQ out+64(FP), DX
-	HSTORED(Z0, Y0, X0, 0)
-	HSTORED(Z1, Y1, X1, 4)
-	HSTORED(Z2, Y2, X2, 8)
-	HSTORED(Z3, Y3, X3, 12)
-	VZEROUPPER
-	RET
-
-// func w4a8R4T4(p *byte, pstride int, gs *int8, gsstride int, gblk int, tab *int8, x *uint8, xstride int, nblk int, out *[16]int32)
-TEXT ·w4a8R4T4(SB), NOSPLIT, $16-80
-	W4SETUP
-	MOVQ x+48(FP), DI
-	MOVQ xstride+56(FP), BX
-	LEAQ (DI)(BX*1), R11
-	LEAQ (DI)(BX*2), R12
-	LEAQ (R11)(BX*2), R13
-	MOVQ nblk+64(FP), CX
-	ZERO16
-	TESTQ CX, CX
-	JZ    w4t4done
-
-w4t4loop:
-	CMPQ 0(SP), $0
-	JNE  w4t4body
-	RELOAD4
-
-w4t4body:
-	DECQ 0(SP)
-	VMOVDQU64 (DI), Z24
-	VMOVDQU64 (R11), Z25
-	VMOVDQU64 (R12), Z26
-	VMOVDQU64 (R13), Z27
-	UNPACK4(SI, Z20, Z16)
-	VNNI4(Z16, Z0, Z4, Z8, Z12)
-	UNPACK4(R8, Z21, Z17)
-	VNNI4(Z17, Z1, Z5, Z9, Z13)
-	UNPACK4(R9, Z22, Z18)
-	VNNI4(Z18, Z2, Z6, Z10, Z14)
-	UNPACK4(R10, Z23, Z19)
-	VNNI4(Z19, Z3, Z7, Z11, Z15)
-	ADDQ $64, DI
-	ADDQ $64, R11
-	ADDQ $64, R12
-	ADDQ $64, R13
-	ADDQ $32, SI
-	ADDQ $32, R8
-	ADDQ $32, R9
-	ADDQ $32, R10
-	DECQ CX
-	JNZ  w4t4loop
-
-w4t4done:
-	MOVQ out+72(FP), DX
-	STORE16D
-	VZEROUPPER
-	RET
-
-// ---------------------------------------------------------------------------------------------
-// f32-activation kernels (AVX-512F): the weight block is turned into f32 in registers and FMA'd
-// into 2 accumulators per token (even/odd 16-weight chunks) to hide the FMA latency.
-
 // func w4f32T1(p *byte, sc *float32, bi *float32, ghalf int, x *float32, nblk int, out *float32)
 TEXT ·w4f32T1(SB), NOSPLIT, $0-56
 	MOVQ p+0(FP), SI

@@ -11,17 +11,7 @@ var (
 
 func unreachable() { panic("qgemm: assembly kernel called on a non-amd64 build") }
 
-func vnniR4T1(w *int8, wstride int, x *uint8, nblk int, out *[4]int32) { unreachable() }
-func vnniR4T4(w *int8, wstride int, x *uint8, xstride int, nblk int, out *[16]int32) {
-	unreachable()
-}
 func avx2R4T1(w *int8, wstride int, x *uint8, nblk int, out *[4]int32) { unreachable() }
-func w4a8R4T1(p *byte, pstride int, gs *int8, gsstride int, gblk int, tab *int8, x *uint8, nblk int, out *[4]int32) {
-	unreachable()
-}
-func w4a8R4T4(p *byte, pstride int, gs *int8, gsstride int, gblk int, tab *int8, x *uint8, xstride int, nblk int, out *[16]int32) {
-	unreachable()
-}
 func w4f32T1(p *byte, sc *float32, bi *float32, ghalf int, x *float32, nblk int, out *float32) {
 	unreachable()
 }
@@ -32,3 +22,17 @@ func w8f32T1(w *int8, x *float32, nblk int, out *float32)                   { un
 func w8f32T4(w *int8, x *float32, xstride int, nblk int, out *[4]float32)   { unreachable() }
 func fp8f32T1(w *uint8, x *float32, nblk int, out *float32)                 { unreachable() }
 func fp8f32T4(w *uint8, x *float32, xstride int, nblk int, out *[4]float32) { unreachable() }
+
+func vnniAmax(x *float32, n int) (amax, bad float32)                  { unreachable(); return }
+func vnniQuant(x *float32, n int, inv float32, dst *int8) (sum int32) { unreachable(); return }
+func vnniQuantS(x *float32, n int, inv float32, dst *int8, dstride int) (sum int32) {
+	unreachable()
+	return
+}
+
+// The VNNI kernel tables (vnni_amd64.go) are empty: hasVNNI is false.
+var (
+	vnniI8TKernels  [vnniMaxT + 1]func(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32, dstride, mask int)
+	vnniI4TKernels  [vnniMaxT + 1]func(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32, dstride, mask int)
+	vnniI4GTKernels [vnniMaxT + 1]func(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int32, scale, sx, dst *float32, dstride, mask int, tmp *int32)
+)

@@ -221,7 +221,7 @@ func TestInt8Extremes(t *testing.T) {
 }
 
 // TestW4A8Extremes: codes 0 and 15 with group scale 16 give weights −128 and 112, the ends of
-// the VPSHUFB table, against int8 activations −128 and 127.
+// the int8 range, against int8 activations −128 and 127 (the VNNI kernels fold them with VPMULLD).
 func TestW4A8Extremes(t *testing.T) {
 	const rows, cols, n, group = 6, 320, 5, 64
 	ng := (cols + group - 1) / group
@@ -348,5 +348,125 @@ func TestQuantizeActInt8(t *testing.T) {
 	}
 	if math.Abs(float64(s[0])-0.01) > 1e-8 || s[1] != 0 || q[4] != 0 {
 		t.Fatalf("scales %v, zero row codes %v", s, q[4:])
+	}
+}
+
+// TestA8SizeClasses runs the W8A8 and W4A8 products (MatMulT and MatMulTQ) over every size
+// class of the VNNI kernels — rows off the 16/32-row panels, cols off the 4-byte steps and the
+// 64/128-column groups, n across the token tiles (1…14 tokens, 15 = two tiles, 130 = ten) —
+// on every CPU path, against the plain integer loops: integer sums are exact, so bit for bit.
+func TestA8SizeClasses(t *testing.T) {
+	type a8 struct {
+		name    string
+		fast    func(dst, x []float32, n int)
+		fastQ   func(dst []float32, xq []int8, sx []float32, n int)
+		refQ    func(dst []float32, xq []int8, sx []float32, n int)
+		refFull func(dst, x []float32, n int)
+	}
+	build := func(name string, w []float32, rows, cols int) a8 {
+		switch name {
+		case "W8A8":
+			m := QuantizeInt8(w, rows, cols)
+			return a8{name, m.MatMulT, m.MatMulTQ, m.MatMulTQRef, m.MatMulTRef}
+		case "W4A8-perchannel":
+			m := QuantizeInt4QQQ(w, rows, cols, cols)
+			return a8{name, m.MatMulTA8, m.MatMulTQ, m.MatMulTQRef, m.MatMulTA8Ref}
+		case "W4A8-g64":
+			m := QuantizeInt4QQQ(w, rows, cols, 64)
+			return a8{name, m.MatMulTA8, m.MatMulTQ, m.MatMulTQRef, m.MatMulTA8Ref}
+		default: // W4A8-g128
+			m := QuantizeInt4QQQ(w, rows, cols, 128)
+			return a8{name, m.MatMulTA8, m.MatMulTQ, m.MatMulTQRef, m.MatMulTA8Ref}
+		}
+	}
+	for _, p := range paths() {
+		for _, name := range []string{"W8A8", "W4A8-perchannel", "W4A8-g64", "W4A8-g128"} {
+			for _, rows := range []int{15, 33, 50} {
+				for _, cols := range []int{3, 67, 130, 300} {
+					t.Run(fmt.Sprintf("%s/%s/%dx%d", p.name, name, rows, cols), func(t *testing.T) {
+						setFlags(t, p.vnni, p.avx512, p.avx2)
+						rng := rand.New(rand.NewPCG(uint64(rows), uint64(cols)))
+						f := build(name, randSlice(rng, rows*cols, 0.05), rows, cols)
+						for _, n := range []int{1, 2, 3, 13, 15, 64, 130} {
+							x := randSlice(rng, n*cols, 1)
+							x[0] = 4
+							want := make([]float32, n*rows)
+							f.refFull(want, x, n)
+							buf, got := padded(n * rows)
+							f.fast(got, x, n)
+							checkGuards(t, buf, n*rows)
+							compareBits(t, fmt.Sprintf("MatMulT n=%d", n), want, got)
+
+							xq := make([]int8, n*cols)
+							for i := range xq {
+								xq[i] = int8(rng.IntN(256) - 128)
+							}
+							sx := randSlice(rng, n, 0.01)
+							f.refQ(want, xq, sx, n)
+							buf, got = padded(n * rows)
+							f.fastQ(got, xq, sx, n)
+							checkGuards(t, buf, n*rows)
+							compareBits(t, fmt.Sprintf("MatMulTQ n=%d", n), want, got)
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+func compareBits(t *testing.T, what string, want, got []float32) {
+	t.Helper()
+	for i := range want {
+		if math.Float32bits(want[i]) != math.Float32bits(got[i]) {
+			t.Fatalf("%s [%d]: (-want +got) -%v +%v (integer path must be exact)", what, i, want[i], got[i])
+		}
+	}
+}
+
+// TestQuantizeActInt8Fast checks the AVX-512 per-token quantizer against the scalar loop
+// (quantRowInt8Ref: float64 RoundToEven) bit for bit: exact ties x·127/amax = k + 1/2 (amax
+// 127 makes the factor 1, so 2.5 → 2 and −3.5 → −4 under ties-to-even), every tail length
+// 1…40, zero rows and rows holding NaN or ±Inf (which fall back to the scalar loop).
+func TestQuantizeActInt8Fast(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU: QuantizeActInt8 is the scalar loop itself")
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	var rowsIn [][]float32
+	for n := 1; n <= 40; n++ {
+		rowsIn = append(rowsIn, randSlice(rng, n, 1))
+	}
+	ties := []float32{127, 2.5, -3.5, 0.5, -0.5, 1.5, 126.5, -126.5, 64.5, 0, -0}
+	rowsIn = append(rowsIn, ties, make([]float32, 19),
+		[]float32{1, float32(math.NaN()), 2}, []float32{1, float32(math.Inf(1)), 2},
+		[]float32{float32(math.Inf(-1)), 3}, randSlice(rng, 4099, 3))
+	for i, x := range rowsIn {
+		want := make([]int8, len(x))
+		ws := quantRowInt8Ref(want, x)
+		got := make([]int8, len(x)+guard)
+		for k := range got {
+			got[k] = 99
+		}
+		gs := quantRowInt8(got[:len(x)], x)
+		if math.Float32bits(ws) != math.Float32bits(gs) {
+			t.Fatalf("row %d (len %d): scale (-want +got) -%v +%v", i, len(x), ws, gs)
+		}
+		for k := range x {
+			if want[k] != got[k] {
+				t.Fatalf("row %d: code %d of x=%v: (-want +got) -%d +%d", i, k, x[k], want[k], got[k])
+			}
+		}
+		for k := len(x); k < len(got); k++ {
+			if got[k] != 99 {
+				t.Fatalf("row %d (len %d): write past the row at %d", i, len(x), k)
+			}
+		}
+	}
+	// the tie row, by hand: RNE(2.5) = 2, RNE(−3.5) = −4, RNE(0.5) = 0, RNE(126.5) = 126.
+	q := make([]int8, len(ties))
+	quantRowInt8(q, ties)
+	if q[1] != 2 || q[2] != -4 || q[3] != 0 || q[4] != 0 || q[5] != 2 || q[6] != 126 || q[7] != -126 || q[8] != 64 {
+		t.Fatalf("ties: codes %v", q)
 	}
 }

@@ -41,6 +41,7 @@ type Engine struct {
 	BatchTokens int    // rows per forward pass (prefill batching)
 	GenBatch    int    // sequences decoded together
 	PrefixReuse bool   // share KV caches between loglikelihood requests with common prefixes
+	CacheBytes  int64  // KV cache memory prefix reuse may hold for requests in flight (0: 1 GiB)
 	ID          string // identity for cache keys (weights hash, recipe, engine version)
 	PrefixToken int    // BOS, else EOS: the context of an empty-context request
 	Progress    func(done, total int)
@@ -128,16 +129,16 @@ func (e *Engine) scoreBatch(ctx context.Context, jobs []scoreJob) ([]scoreResult
 		if err != nil {
 			return nil, err
 		}
+		stats := statRows(logits, len(want), V)
 		w := 0
 		for k := start; k < end; k++ {
 			j := jobs[order[k]]
 			n := len(j.IDs) - 1 - j.From
 			r := scoreResult{LogProbs: make([]float64, n), Greedy: make([]bool, n)}
 			for t := 0; t < n; t++ {
-				row := logits[w*V : (w+1)*V]
 				target := j.IDs[j.From+t+1]
-				r.LogProbs[t] = logProb(row, target)
-				r.Greedy[t] = argmax(row) == target
+				r.LogProbs[t] = stats[w].logProb(logits[w*V:(w+1)*V], target)
+				r.Greedy[t] = stats[w].arg == target
 				w++
 			}
 			out[order[k]] = r
@@ -149,19 +150,6 @@ func (e *Engine) scoreBatch(ctx context.Context, jobs []scoreJob) ([]scoreResult
 		start = end
 	}
 	return out, nil
-}
-
-// logProb returns log softmax(row)[target], computed in float64.
-func logProb(row []float32, target int) float64 {
-	mx := math.Inf(-1)
-	for _, v := range row {
-		mx = math.Max(mx, float64(v))
-	}
-	var s float64
-	for _, v := range row {
-		s += math.Exp(float64(v) - mx)
-	}
-	return float64(row[target]) - mx - math.Log(s)
 }
 
 // EncodePair splits a loglikelihood request into context and continuation
@@ -319,6 +307,41 @@ type genSeq struct {
 	finish  string
 	text    string
 	promptN int
+	det     detokenizer
+}
+
+// detokenizer turns the generated ids into text incrementally, as
+// vLLM's detokenize_incrementally does: the text of gen[:read] is held in
+// text, and each step decodes only the window gen[prefix:] against
+// gen[prefix:read] (a few tokens), so the cost per step does not grow with
+// the length of the generation. The window's new text is committed once it
+// does not end in U+FFFD (an incomplete UTF-8 character).
+type detokenizer struct {
+	prefix, read int
+	text         string
+}
+
+// update returns the text of gen (as Decode(gen) gives it for tokenizers
+// whose decoding of a suffix window extends the decoding before it; where
+// it does not, it decodes everything) and the length of text that was
+// committed before this step, which later steps never change.
+func (d *detokenizer) update(tok Tokenizer, gen []int) (string, int) {
+	stable := len(d.text)
+	before := tok.Decode(gen[d.prefix:d.read], true)
+	window := tok.Decode(gen[d.prefix:], true)
+	if !strings.HasPrefix(window, before) {
+		// Not prefix-stable here: fall back to a full decode.
+		full := tok.Decode(gen, true)
+		d.text, d.prefix, d.read = full, len(gen), len(gen)
+		return full, 0
+	}
+	pending := window[len(before):]
+	if pending != "" && !strings.HasSuffix(pending, "\uFFFD") {
+		d.text += pending
+		d.prefix, d.read = d.read, len(gen)
+		return d.text, stable
+	}
+	return d.text + pending, stable
 }
 
 // GenerateIDs decodes from prompt ids: the ids generated (all of them,
@@ -327,110 +350,166 @@ type genSeq struct {
 func (e *Engine) GenerateIDs(ctx context.Context, prompt []int, maxTokens int, s Sampling, until []string) ([]int, string, string, error) {
 	seq := &genSeq{ids: append([]int{}, prompt...), max: maxTokens, samp: s, until: until, promptN: len(prompt),
 		rng: rand.New(rand.NewPCG(uint64(s.Seed), 0x9e3779b97f4a7c15))}
-	if err := e.decode(ctx, []*genSeq{seq}, e.Tok != nil); err != nil {
+	if err := e.decode(ctx, []*genSeq{seq}, e.Tok != nil, 1, nil); err != nil {
 		return nil, "", "", err
 	}
 	return seq.gen, seq.text, seq.finish, nil
 }
 
-// GenerateUntil implements runners.LM.
+// GenerateUntil implements runners.LM. Requests run longest prompt first,
+// up to GenBatch sequences decoding together; a finished sequence's slot
+// goes to the next request at once (its prompt is prefilled in the same
+// forward pass as the others' next tokens). Each request has its own
+// sampling stream, so results do not depend on the batching.
 func (e *Engine) GenerateUntil(ctx context.Context, reqs []runners.GenerateRequest) ([]runners.GenerateResult, error) {
 	if err := e.needTok(); err != nil {
 		return nil, err
 	}
-	out := make([]runners.GenerateResult, len(reqs))
-	for start := 0; start < len(reqs); start += e.GenBatch {
-		end := min(len(reqs), start+e.GenBatch)
-		var seqs []*genSeq
-		for _, r := range reqs[start:end] {
-			maxT := r.MaxTokens
-			if maxT <= 0 {
-				maxT = 256
-			}
-			ids := e.Tok.Encode(r.Context, true)
-			if keep := e.MaxLength - maxT; keep > 0 && len(ids) > keep {
-				ids = ids[len(ids)-keep:]
-			}
-			if len(ids) == 0 {
-				ids = []int{e.PrefixToken}
-			}
-			s := Sampling{Temperature: r.Temperature, TopP: r.TopP, Seed: r.Seed}
-			seqs = append(seqs, &genSeq{ids: ids, max: maxT, until: r.Until, samp: s, promptN: len(ids),
-				rng: rand.New(rand.NewPCG(uint64(r.Seed), 0x9e3779b97f4a7c15))})
+	seqs := make([]*genSeq, len(reqs))
+	for i, r := range reqs {
+		maxT := r.MaxTokens
+		if maxT <= 0 {
+			maxT = 256
 		}
-		if err := e.decode(ctx, seqs, true); err != nil {
-			return nil, err
+		ids := e.Tok.Encode(r.Context, true)
+		if keep := e.MaxLength - maxT; keep > 0 && len(ids) > keep {
+			ids = ids[len(ids)-keep:]
 		}
-		for i, s := range seqs {
-			out[start+i] = runners.GenerateResult{Text: s.text, NumTokens: len(s.gen), FinishReason: s.finish}
+		if len(ids) == 0 {
+			ids = []int{e.PrefixToken}
 		}
+		s := Sampling{Temperature: r.Temperature, TopP: r.TopP, Seed: r.Seed}
+		seqs[i] = &genSeq{ids: ids, max: maxT, until: r.Until, samp: s, promptN: len(ids),
+			rng: rand.New(rand.NewPCG(uint64(r.Seed), 0x9e3779b97f4a7c15))}
+	}
+	order := make([]int, len(seqs))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return len(seqs[order[a]].ids) > len(seqs[order[b]].ids) })
+	sorted := make([]*genSeq, len(seqs))
+	for k, i := range order {
+		sorted[k] = seqs[i]
+	}
+	finished := 0
+	err := e.decode(ctx, sorted, true, max(e.GenBatch, 1), func() {
+		finished++
 		if e.Progress != nil {
-			e.Progress(end, len(reqs))
+			e.Progress(finished, len(reqs))
 		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]runners.GenerateResult, len(reqs))
+	for i, s := range seqs {
+		out[i] = runners.GenerateResult{Text: s.text, NumTokens: len(s.gen), FinishReason: s.finish}
 	}
 	return out, nil
 }
 
-// decode runs sequences together: one prefill pass, then one row per live
-// sequence per step.
-func (e *Engine) decode(ctx context.Context, seqs []*genSeq, text bool) error {
+// decode runs seqs in order with at most batch of them live: each forward
+// pass carries one row per live sequence plus the prompts of sequences
+// admitted to free slots (prompts packed up to BatchTokens rows, at least
+// one). onDone, if set, is called as each sequence finishes.
+func (e *Engine) decode(ctx context.Context, seqs []*genSeq, text bool, batch int, onDone func()) error {
 	m := e.Model
-	caches := make([]*KVCache, len(seqs))
-	var rows []Row
-	var want []int
-	for i, s := range seqs {
-		caches[i] = m.NewCache()
-		for p, id := range s.ids {
-			rows = append(rows, Row{Token: id, Pos: p, Seq: i})
-		}
-		want = append(want, len(rows)-1)
-	}
-	live := make([]int, len(seqs))
-	for i := range live {
-		live[i] = i
-	}
 	V := m.Cfg.Vocab
-	for len(live) > 0 {
+	type live struct {
+		s     *genSeq
+		cache *KVCache
+		tok   int // token to feed next (the last sampled)
+	}
+	var active []live
+	next := 0
+	for next < len(seqs) || len(active) > 0 {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		var rows []Row
+		var want []int
+		caches := make([]*KVCache, 0, len(active)+1)
+		for k, a := range active {
+			rows = append(rows, Row{Token: a.tok, Pos: len(a.s.ids) - 1, Seq: k})
+			want = append(want, len(rows)-1)
+			caches = append(caches, a.cache)
+		}
+		prefill := 0
+		for next < len(seqs) && len(active) < batch {
+			s := seqs[next]
+			if prefill > 0 && prefill+len(s.ids) > max(e.BatchTokens, 1) {
+				break
+			}
+			c := m.NewCache()
+			seq := len(caches)
+			caches = append(caches, c)
+			for p, id := range s.ids {
+				rows = append(rows, Row{Token: id, Pos: p, Seq: seq})
+			}
+			want = append(want, len(rows)-1)
+			prefill += len(s.ids)
+			active = append(active, live{s: s, cache: c})
+			next++
 		}
 		logits, err := m.Forward(rows, caches, want)
 		if err != nil {
 			return err
 		}
-		rows, want = rows[:0], want[:0]
-		var next []int
-		for k, i := range live {
-			s := seqs[i]
+		kept := active[:0]
+		for k, a := range active {
+			s := a.s
 			tok := SampleToken(logits[k*V:(k+1)*V], s.samp, s.rng)
-			if e.isEOS(tok) {
-				s.finish = "eos"
-				s.done = true
-			} else {
-				s.gen = append(s.gen, tok)
-				s.ids = append(s.ids, tok)
-				if text {
-					s.text = e.Tok.Decode(s.gen, true)
-					if cut, ok := runners.CutAtStop(s.text, s.until); ok {
-						s.text = cut
-						s.finish = "stop"
-						s.done = true
-					}
+			e.step(s, tok, text)
+			if s.done {
+				if onDone != nil {
+					onDone()
 				}
-				if !s.done && len(s.gen) >= s.max {
-					s.finish = "length"
-					s.done = true
-				}
+				continue
 			}
-			if !s.done {
-				rows = append(rows, Row{Token: tok, Pos: len(s.ids) - 1, Seq: i})
-				want = append(want, len(rows)-1)
-				next = append(next, i)
-			}
+			s.ids = append(s.ids, tok)
+			a.tok = tok
+			kept = append(kept, a)
 		}
-		live = next
+		clear(active[len(kept):])
+		active = kept
 	}
 	return nil
+}
+
+// step records the sampled token tok of s: it ends s at an EOS token, at a
+// stop string in its text or at its token limit. The stop check looks only
+// at text that may hold a new occurrence (from the last committed length
+// minus the longest stop string), and the text reported when s ends is
+// runners.CutAtStop of the whole decoded generation, as a full decode at
+// every step would give.
+func (e *Engine) step(s *genSeq, tok int, text bool) {
+	if e.isEOS(tok) {
+		s.finish, s.done = "eos", true
+	} else {
+		s.gen = append(s.gen, tok)
+		if text {
+			cur, stable := s.det.update(e.Tok, s.gen)
+			longest := 0
+			for _, u := range s.until {
+				longest = max(longest, len(u))
+			}
+			from := min(len(cur), max(0, stable-longest+1))
+			if _, ok := runners.CutAtStop(cur[from:], s.until); ok && longest > 0 {
+				s.finish, s.done = "stop", true
+			}
+		}
+		if !s.done && len(s.gen) >= s.max {
+			s.finish, s.done = "length", true
+		}
+	}
+	if s.done && text {
+		full := e.Tok.Decode(s.gen, true)
+		cut, ok := runners.CutAtStop(full, s.until)
+		s.text = cut
+		if ok {
+			s.finish = "stop"
+		}
+	}
 }
 
 func (e *Engine) isEOS(tok int) bool {

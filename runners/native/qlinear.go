@@ -249,17 +249,79 @@ func groupPerm(q *quant.Quantized) ([]int32, error) {
 	return nil, fmt.Errorf("quantized linear: column groups (g_idx) are neither contiguous nor contiguous after act-order's permutation")
 }
 
-// NewQQQLinear runs a grouped QQQ W4A8 weight (quant.QQQPack) exactly as QQQ's
-// kernel defines it, y = sTok·ChannelScale[r]·Σ x8·W8[r,:], on the W8A8 int8
-// kernel: QQQ's fp16 group scales are not the integers in [1, 16] that
-// qgemm's 4-bit W4A8 layout needs, so the widened int8 weights W8 are stored.
-// Per-channel QQQ weights (the default) stay 4-bit: use NewQuantLinear.
+// NewQQQLinear runs a QQQ W4A8 weight (quant.QQQPack) exactly as QQQ's kernel
+// defines it, y = sTok·ChannelScale[r]·Σ x8·W8[r,:], with per-token int8
+// activations (ActInt8):
+//
+//   - per channel (W8 = Q4 ∈ [−7, 7]): qgemm.Int4Matrix with codes u = Q4 + 8,
+//     Scale = ChannelScale, 4 bits per weight (+32/in);
+//   - per group, when every group scale is an integer s ∈ [1, 16] (so that
+//     W8 = Q4·s exactly): qgemm.Int4Matrix with GroupScaleInt = s,
+//     4 + 8/GroupSize bits per weight;
+//   - per group otherwise: QQQ's fp16 group scales give W8 = RNE(Q4·s), which
+//     is not (u − 8)·integer, so the widened int8 weights W8 run on
+//     qgemm.Int8Matrix (8 bits per weight).
+//
+// Every case multiplies the same integers W8 as QQQ, so the outputs are
+// identical to the int8 path bit for bit.
 func NewQQQLinear(w *quant.QQQWeights) (Linear, error) {
+	if len(w.W8) != w.Rows*w.Cols || len(w.Q4) != w.Rows*w.Cols || len(w.ChannelScale) != w.Rows {
+		return nil, fmt.Errorf("qqq linear: need %d weights and %d channel scales, got W8 %d, Q4 %d, scales %d; repack with quant.QQQPack",
+			w.Rows*w.Cols, w.Rows, len(w.W8), len(w.Q4), len(w.ChannelScale))
+	}
+	if m, ok := qqqInt4(w); ok {
+		if err := prepare(m.Prepare); err != nil {
+			return nil, fmt.Errorf("qqq linear: %w", err)
+		}
+		return &Int4Linear{M: m, Act: ActInt8}, nil
+	}
 	m := &qgemm.Int8Matrix{Rows: w.Rows, Cols: w.Cols, Q: append([]int8(nil), w.W8...), Scale: append([]float32(nil), w.ChannelScale...)}
 	if err := prepare(m.Prepare); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("qqq linear: %w", err)
 	}
 	return &Int8Linear{M: m, Act: ActInt8}, nil
+}
+
+// qqqInt4 returns w on the 4-bit layout when its integer weights are exactly
+// (u − 8)·GroupScaleInt with u ∈ [0, 15] (per channel: group scale 1), or false.
+func qqqInt4(w *quant.QQQWeights) (*qgemm.Int4Matrix, bool) {
+	rows, cols := w.Rows, w.Cols
+	m := &qgemm.Int4Matrix{Rows: rows, Cols: cols, Group: max(cols, 1), Scale: append([]float32(nil), w.ChannelScale...)}
+	ng := 1
+	if w.GroupScale != nil {
+		gsz := w.GroupSize
+		if gsz <= 0 {
+			return nil, false
+		}
+		ng = (cols + gsz - 1) / gsz
+		if len(w.GroupScale) != rows*ng || (ng > 1 && gsz%64 != 0) { // the W4A8 kernels' group alignment
+			return nil, false
+		}
+		m.Group = gsz
+		m.GroupScaleInt = make([]int8, rows*ng)
+		for i, s := range w.GroupScale {
+			if s < 1 || s > 16 || s != float32(int(s)) {
+				return nil, false
+			}
+			m.GroupScaleInt[i] = int8(s)
+		}
+	}
+	codes := make([]uint8, rows*cols)
+	for r := 0; r < rows; r++ {
+		for c := 0; c < cols; c++ {
+			q := int(w.Q4[r*cols+c])
+			s := 1
+			if m.GroupScaleInt != nil {
+				s = int(m.GroupScaleInt[r*ng+c/m.Group])
+			}
+			if q < -8 || q > 7 || q*s != int(w.W8[r*cols+c]) {
+				return nil, false
+			}
+			codes[r*cols+c] = uint8(q + 8)
+		}
+	}
+	m.Packed = qgemm.PackInt4(codes, rows, cols)
+	return m, true
 }
 
 // NewFP8Linear maps a per-channel FP8 weight (quant.QuantizeFP8) onto

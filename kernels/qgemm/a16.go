@@ -1,0 +1,397 @@
+package qgemm
+
+import (
+	"math"
+
+	"github.com/qbench/qbench/kernels"
+)
+
+// Weight-only (A16) drivers of W8A16 (Int8Matrix.MatMulTA16), W4A16 (Int4Matrix.MatMulT) and the
+// FP8 product (FP8Matrix.MatMulT), all Y = X · Wᵀ with x (n, cols) f32 and dst (n, rows):
+//
+//   - GEMM (n ≥ a16GemmMin, 4..8): each worker owns a range of weight rows; per column block of ≤ ~512
+//     and token block of nb tokens it dequantizes a16RB rows × kc columns to f32 in a scratch
+//     buffer (exact for int8 and e4m3 codes; u·s + b with one rounding for int4) and runs the f32
+//     micro-kernel (kernels.GemmStrided) over the nb tokens, so the dequantization is amortised
+//     over nb ≥ 85 tokens and the inner loop is the f32 GEMM's.
+//   - GEMV (n < a16GemmMin): 8 rows per kernel call (a16*R8) sharing each x load, one horizontal
+//     reduction per 8 rows; int4 codes become weights through a 16-entry VPERMPS table per row
+//     and group (iota·s + b), e4m3 codes by shift, mask and ×2^120; rows split over the workers.
+//
+// Per-row scales of int8/fp8 weights are applied to the finished sums in the GEMV path (the plain
+// loops' order) and folded into the dequantized weights in the GEMM path (one more rounding per
+// weight, inside the tests' bound); FP8's per-token activation scales multiply the outputs.
+
+// a16GemmMin holds, per format, the token count from which the dequantize-then-GEMM path beats
+// the GEMV kernels run once per token (BenchmarkA16SmallN, 2048×2048 and 576×576: W8A16's GEMV
+// kernel is the cheapest per weight and stays ahead up to n ≈ 7; W4A16 and FP8 decode more per
+// weight and cross over at n ≈ 5 and n ≈ 4). A variable so that the benchmark can force a path.
+var a16GemmMin = struct{ i8, i4, fp8 int }{8, 5, 4}
+
+// a16RB is the number of weight rows dequantized per GEMM step (a multiple of the micro-kernel's 8).
+const a16RB = 16
+
+// a16Blocking returns the column block kc (a multiple of 64 unless it is all of cols, at most
+// ~512 f32 = 2 KiB per row so that a16RB rows stay in L1/L2) and the token block nb (nb·kc f32 of x,
+// ~512 KiB, stay in L2 while the worker's row blocks stream over them).
+func a16Blocking(cols int) (kc, nb int) {
+	kc = cols
+	if cols > 768 {
+		nk := (cols + 511) / 512
+		kc = ((cols+nk-1)/nk + 63) / 64 * 64
+	}
+	nb = max(3, (512<<10)/4/max(kc, 1)/3*3)
+	return kc, nb
+}
+
+// a16GEMM runs the GEMM path: deq(buf, r, k0, k1) writes the f32 weights w[r, k0:k1] to
+// buf[:k1-k0] (k0 a multiple of 64); afterwards dst[t, r] is multiplied by ts[t] (if ts != nil).
+func a16GEMM(dst, x []float32, n, rows, cols int, deq func(buf []float32, r, k0, k1 int), ts []float32) {
+	kc, nb := a16Blocking(cols)
+	parallel(rows, a16RB, func(lo, hi int) {
+		if cols == 0 {
+			for t := range n {
+				clear(dst[t*rows+lo : t*rows+hi])
+			}
+			return
+		}
+		pb := getF32(a16RB * kc)
+		buf := *pb
+		for kb := 0; kb < cols; kb += kc {
+			kl := min(kc, cols-kb)
+			for tb := 0; tb < n; tb += nb {
+				te := min(n, tb+nb)
+				for r := lo; r < hi; r += a16RB {
+					re := min(r+a16RB, hi)
+					for j := r; j < re; j++ {
+						deq(buf[(j-r)*kl:(j-r+1)*kl], j, kb, kb+kl)
+					}
+					kernels.GemmStrided(dst[tb*rows+r:], rows, buf, kl, re-r, x[tb*cols+kb:], cols, te-tb, kl, kb > 0)
+				}
+			}
+		}
+		f32Pool.Put(pb)
+		if ts != nil {
+			for t := range n {
+				a16MulSlice(dst[t*rows+lo:t*rows+hi], ts[t])
+			}
+		}
+	})
+}
+
+// a16MulSlice multiplies every d[k] by s.
+func a16MulSlice(d []float32, s float32) {
+	k := 0
+	if hasAVX512 && len(d) >= 16 {
+		k = len(d) &^ 15
+		a16Mul(&d[0], s, k)
+	}
+	for ; k < len(d); k++ {
+		d[k] *= s
+	}
+}
+
+// ---- W8A16 ----
+
+// matMulTA16 is Int8Matrix.MatMulTA16 after the checks.
+func (m *Int8Matrix) matMulTA16(dst, x []float32, n int) {
+	rows, cols := m.Rows, m.Cols
+	if n >= a16GemmMin.i8 {
+		a16GEMM(dst, x, n, rows, cols, m.deqA16, nil)
+		return
+	}
+	kk := 0
+	if hasAVX512 {
+		kk = cols &^ 15
+	}
+	parallel(rows, 8, func(lo, hi int) {
+		for t := range n {
+			xi, d := x[t*cols:(t+1)*cols], dst[t*rows:(t+1)*rows]
+			r := lo
+			if kk > 0 {
+				// Full 8-row blocks in one call, scaled in the kernel; then the last rows of
+				// the matrix one at a time (stride 0 repeats row r in all 8 lanes).
+				if nb8 := (hi - lo) / 8; nb8 > 0 && kk == cols {
+					a16I8R8N(&m.Q[lo*cols], cols, &xi[0], kk, nb8, &m.Scale[lo], 1, &d[lo])
+					r = lo + 8*nb8
+				}
+				for ; r < hi; r++ {
+					var o, s8 [8]float32
+					s8[0] = 1
+					a16I8R8N(&m.Q[r*cols], 0, &xi[0], kk, 1, &s8[0], 1, &o[0])
+					s := o[0]
+					if kk < cols {
+						s += dotI8(m.Q[r*cols+kk:(r+1)*cols], xi[kk:])
+					}
+					d[r] = s * m.Scale[r]
+				}
+			}
+			for ; r < hi; r++ { // pure Go
+				d[r] = dotI8(m.Q[r*cols:(r+1)*cols], xi) * m.Scale[r]
+			}
+		}
+	})
+}
+
+// deqA16 writes the weights float32(Q[r, k0:k1])·Scale[r] to buf.
+func (m *Int8Matrix) deqA16(buf []float32, r, k0, k1 int) {
+	q, sc := m.Q[r*m.Cols+k0:r*m.Cols+k1], m.Scale[r]
+	buf = buf[:len(q)]
+	k := 0
+	if hasAVX512 && len(q) >= 16 {
+		k = len(q) &^ 15
+		a16DeqI8(&buf[0], &q[0], sc, k)
+	}
+	for ; k < len(q); k++ {
+		buf[k] = float32(q[k]) * sc
+	}
+}
+
+// dotI8 is Σ_k float32(q[k])·x[k] with four partial sums.
+func dotI8(q []int8, x []float32) float32 {
+	x = x[:len(q)]
+	var s0, s1, s2, s3 float32
+	k := 0
+	for ; k+4 <= len(q); k += 4 {
+		s0 += float32(q[k]) * x[k]
+		s1 += float32(q[k+1]) * x[k+1]
+		s2 += float32(q[k+2]) * x[k+2]
+		s3 += float32(q[k+3]) * x[k+3]
+	}
+	for ; k < len(q); k++ {
+		s0 += float32(q[k]) * x[k]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// ---- W4A16 ----
+
+// ghalf returns the group length in half-blocks of 32 codes (1<<40 for one group per row).
+func (m *Int4Matrix) ghalf() int {
+	if m.groups() > 1 {
+		return m.Group / 32
+	}
+	return 1 << 40
+}
+
+// matMulTA16 is Int4Matrix.MatMulT after the checks.
+func (m *Int4Matrix) matMulTA16(dst, x []float32, n int) {
+	rows, cols := m.Rows, m.Cols
+	if n >= a16GemmMin.i4 {
+		a16GEMM(dst, x, n, rows, cols, m.deqA16, nil)
+		return
+	}
+	ng, rb, ghalf := m.groups(), RowBytes(cols), m.ghalf()
+	nblk := 0
+	if hasAVX512 {
+		nblk = cols / 64
+	}
+	kk := nblk * 64
+	// Groups of whole 64-blocks (or one per row): the kernel that takes x in a16PermX4's order
+	// (fewer shuffles per code); groups of 32 + 64j need the half-block kernel.
+	var pxp *[]float32
+	var xp []float32 // (n, kk) permuted x
+	gblk := 0
+	if nblk > 0 && (ng == 1 || m.Group%64 == 0) {
+		gblk = 1 << 40
+		if ng > 1 {
+			gblk = m.Group / 64
+		}
+		pxp = getF32(n * kk)
+		xp = *pxp
+		for t := range n {
+			a16PermX4(&xp[t*kk], &x[t*cols], nblk)
+		}
+	}
+	parallel(rows, 8, func(lo, hi int) {
+		for t := range n {
+			xi, d := x[t*cols:(t+1)*cols], dst[t*rows:(t+1)*rows]
+			r := lo
+			if nb8 := (hi - lo) / 8; nb8 > 0 && gblk > 0 { // full 8-row blocks in one call
+				a16I4R8PN(&m.Packed[lo*rb], rb, &m.deqScale[lo*ng], &m.deqBias[lo*ng], ng, gblk, &xp[t*kk], nblk, nb8, &d[lo])
+				r = lo + 8*nb8
+			} else if nblk > 0 {
+				for ; r+8 <= hi; r += 8 {
+					var o [8]float32
+					a16I4R8(&m.Packed[r*rb], rb, &m.deqScale[r*ng], &m.deqBias[r*ng], ng, ghalf, &xi[0], nblk, &o)
+					copy(d[r:r+8], o[:])
+				}
+			}
+			for ; r < hi; r++ { // last rows of the matrix: strides 0 repeat row r in all 8 lanes
+				var o [8]float32
+				if gblk > 0 {
+					a16I4R8PN(&m.Packed[r*rb], 0, &m.deqScale[r*ng], &m.deqBias[r*ng], 0, gblk, &xp[t*kk], nblk, 1, &o[0])
+				} else if nblk > 0 {
+					a16I4R8(&m.Packed[r*rb], 0, &m.deqScale[r*ng], &m.deqBias[r*ng], 0, ghalf, &xi[0], nblk, &o)
+				}
+				d[r] = o[0]
+			}
+			if kk < cols {
+				for r := lo; r < hi; r++ {
+					d[r] += m.dotA16(r, kk, xi)
+				}
+			}
+		}
+	})
+	if pxp != nil {
+		f32Pool.Put(pxp)
+	}
+}
+
+// dotA16 is Σ_{k ≥ k0} x[k]·w[r,k] with w = u·s + b in Go.
+func (m *Int4Matrix) dotA16(r, k0 int, x []float32) float32 {
+	row, ng := m.Packed[r*RowBytes(m.Cols):], m.groups()
+	var s float32
+	for k := k0; k < m.Cols; k++ {
+		g := r*ng + k/m.Group
+		s += x[k] * (float32(code(row, k))*m.deqScale[g] + m.deqBias[g])
+	}
+	return s
+}
+
+// deqA16 writes w[r, k0:k1] = u·s + b to buf; k0 is a multiple of 64.
+func (m *Int4Matrix) deqA16(buf []float32, r, k0, k1 int) {
+	ng := m.groups()
+	buf = buf[:k1-k0]
+	k := k0
+	if nb := (k1 - k0) / 64; hasAVX512 && nb > 0 {
+		gh := m.ghalf()
+		h0 := k0 / 32
+		g0, cnt := 0, gh
+		if ng > 1 {
+			g0, cnt = h0/gh, gh-h0%gh
+		}
+		a16DeqI4(&buf[0], &m.Packed[r*RowBytes(m.Cols)+k0/2], &m.deqScale[r*ng+g0], &m.deqBias[r*ng+g0], gh, cnt, nb)
+		k += nb * 64
+	}
+	row := m.Packed[r*RowBytes(m.Cols):]
+	for ; k < k1; k++ {
+		g := r*ng + k/m.Group
+		buf[k-k0] = float32(code(row, k))*m.deqScale[g] + m.deqBias[g]
+	}
+}
+
+// ---- FP8 ----
+
+// matMulTA16 is FP8Matrix.MatMulT after the checks: xf (n, cols) are the decoded e4m3 activations
+// and sx (n) their scales.
+func (m *FP8Matrix) matMulTA16(dst, xf, sx []float32, n int) {
+	rows, cols := m.Rows, m.Cols
+	if n >= a16GemmMin.fp8 {
+		a16GEMM(dst, xf, n, rows, cols, m.deqA16, sx)
+		return
+	}
+	kk := 0
+	if hasAVX512 {
+		kk = cols &^ 63
+	}
+	// The kernel reads codes as DecodeE4M3·2^-120 (no multiply): x goes in scaled by 2^112 (|xf| ≤
+	// 448 stays below 2^121) and the sums come out times 2^8, both exact powers of two.
+	var pxs *[]float32
+	var xs []float32 // (n, kk)
+	if kk > 0 {
+		pxs = getF32(n * kk)
+		xs = *pxs
+		for t := range n {
+			copy(xs[t*kk:(t+1)*kk], xf[t*cols:t*cols+kk])
+			a16MulSlice(xs[t*kk:(t+1)*kk], 0x1p112)
+		}
+	}
+	parallel(rows, 8, func(lo, hi int) {
+		for t := range n {
+			xi, d := xf[t*cols:(t+1)*cols], dst[t*rows:(t+1)*rows]
+			r := lo
+			if kk > 0 {
+				nan := uint64(0)
+				if nb8 := (hi - lo) / 8; nb8 > 0 && kk == cols {
+					nan = a16FP8R8N(&m.Q[lo*cols], cols, &xs[t*kk], kk, nb8, &m.Scale[lo], 0x1p8*sx[t], &d[lo])
+					r = lo + 8*nb8
+				}
+				for ; r < hi && nan == 0; r++ { // last rows: stride 0 repeats row r
+					var o, s8 [8]float32
+					s8[0] = 1
+					nan |= a16FP8R8N(&m.Q[r*cols], 0, &xs[t*kk], kk, 1, &s8[0], 0x1p8, &o[0])
+					s := o[0]
+					if kk < cols {
+						s += dotFP8(m.Q[r*cols+kk:(r+1)*cols], xi[kk:])
+					}
+					d[r] = s * m.Scale[r] * sx[t]
+				}
+				if nan != 0 { // a NaN code: the plain table sums give the NaN
+					r = lo
+				}
+			}
+			for ; r < hi; r++ {
+				d[r] = dotFP8(m.Q[r*cols:(r+1)*cols], xi) * m.Scale[r] * sx[t]
+			}
+		}
+	})
+	if pxs != nil {
+		f32Pool.Put(pxs)
+	}
+}
+
+// deqA16 writes the weights DecodeE4M3(Q[r, k0:k1])·Scale[r] to buf.
+func (m *FP8Matrix) deqA16(buf []float32, r, k0, k1 int) {
+	q, sc := m.Q[r*m.Cols+k0:r*m.Cols+k1], m.Scale[r]
+	buf = buf[:len(q)]
+	k := 0
+	if hasAVX512 && len(q) >= 64 {
+		k = len(q) &^ 63
+		if a16DeqFP8(&buf[0], &q[0], sc, k) != 0 {
+			k = 0 // a NaN code: decode by table
+		}
+	}
+	for ; k < len(q); k++ {
+		buf[k] = e4m3Table[q[k]] * sc
+	}
+}
+
+// dotFP8 is Σ_k DecodeE4M3(q[k])·x[k] by table.
+func dotFP8(q []uint8, x []float32) float32 {
+	x = x[:len(q)]
+	var s0, s1 float32
+	k := 0
+	for ; k+2 <= len(q); k += 2 {
+		s0 += e4m3Table[q[k]] * x[k]
+		s1 += e4m3Table[q[k+1]] * x[k+1]
+	}
+	for ; k < len(q); k++ {
+		s0 += e4m3Table[q[k]] * x[k]
+	}
+	return s0 + s1
+}
+
+// roundActFP8 is QuantizeActFP8 followed by decoding, without the codes: per token i,
+// sx[i] = max_k |x[i,k]| / 448 and xf[i,k] = DecodeE4M3(EncodeE4M3(x[i,k] · 448/amax)) (all zero
+// with sx[i] = 0 when amax is 0 or NaN), x and xf (n, cols).
+func roundActFP8(xf, sx, x []float32, n, cols int) {
+	for i := range n {
+		xi, fi := x[i*cols:(i+1)*cols], xf[i*cols:(i+1)*cols]
+		kk := 0
+		if hasAVX512 {
+			kk = cols &^ 15
+		}
+		var ab uint32 // bits of amax (non-negative floats order as their bits; NaN above Inf)
+		if kk > 0 {
+			ab = a16AbsMaxBits(&xi[0], kk)
+		}
+		for _, v := range xi[kk:] {
+			ab = max(ab, math.Float32bits(v)&0x7FFFFFFF)
+		}
+		amax := math.Float32frombits(ab)
+		if amax == 0 || amax != amax {
+			clear(fi)
+			sx[i] = 0
+			continue
+		}
+		inv := E4M3Max / amax
+		if kk > 0 {
+			a16RoundE4M3(&fi[0], &xi[0], inv, kk)
+		}
+		for k := kk; k < cols; k++ {
+			fi[k] = e4m3Table[EncodeE4M3(xi[k]*inv)]
+		}
+		sx[i] = amax / E4M3Max
+	}
+}

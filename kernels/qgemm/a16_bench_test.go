@@ -1,0 +1,130 @@
+package qgemm
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/qbench/qbench/kernels"
+)
+
+// a16BenchShapes are (rows, cols) of SmolLM2-135M and Llama-3.2-1B linears.
+var a16BenchShapes = [][2]int{
+	{576, 576}, {1536, 576}, {576, 1536}, {49152, 576}, // SmolLM2-135M
+	{2048, 2048}, {8192, 2048}, {2048, 8192}, // Llama-3.2-1B
+}
+
+type a16BenchFormat struct {
+	name  string
+	bytes func(rows, cols int) float64 // weight bytes read per product
+	build func(w []float32, rows, cols int) func(dst, x []float32, n int)
+}
+
+var a16BenchFormats = []a16BenchFormat{
+	{"f32", func(r, c int) float64 { return 4 * float64(r*c) }, func(w []float32, rows, cols int) func(dst, x []float32, n int) {
+		return func(dst, x []float32, n int) { kernels.MatMulT(dst, w, rows, cols, x, n) }
+	}},
+	{"W8A16", func(r, c int) float64 { return float64(r*c) + 4*float64(r) }, func(w []float32, rows, cols int) func(dst, x []float32, n int) {
+		return QuantizeInt8(w, rows, cols).MatMulTA16
+	}},
+	{"W4A16-g128", func(r, c int) float64 { return float64(r*c)/2 + 4*float64(r*c)/128 }, func(w []float32, rows, cols int) func(dst, x []float32, n int) {
+		return QuantizeInt4(w, rows, cols, 128, false).MatMulT
+	}},
+	{"W4A16-g128-asym", func(r, c int) float64 { return float64(r*c)/2 + 5*float64(r*c)/128 }, func(w []float32, rows, cols int) func(dst, x []float32, n int) {
+		return QuantizeInt4(w, rows, cols, 128, true).MatMulT
+	}},
+	{"FP8", func(r, c int) float64 { return float64(r*c) + 4*float64(r) }, func(w []float32, rows, cols int) func(dst, x []float32, n int) {
+		return QuantizeFP8(w, rows, cols).MatMulT
+	}},
+}
+
+// benchA16 reports GOP/s (2·rows·cols·n), GB/s of weight bytes and the speed relative to the
+// f32 kernels on the same shape and n (xf32, from the f32 row run just before).
+func benchA16(b *testing.B, n int) {
+	for _, sh := range a16BenchShapes {
+		rows, cols := sh[0], sh[1]
+		rng := rand.New(rand.NewPCG(1, uint64(rows)))
+		w := make([]float32, rows*cols)
+		for i := range w {
+			w[i] = float32(rng.NormFloat64()) * 0.02
+		}
+		x := make([]float32, n*cols)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		dst := make([]float32, n*rows)
+		var f32s float64
+		for _, f := range a16BenchFormats {
+			b.Run(fmt.Sprintf("n=%d/%dx%d/%s", n, rows, cols, f.name), func(b *testing.B) {
+				mul := f.build(w, rows, cols)
+				b.ResetTimer()
+				for b.Loop() {
+					mul(dst, x, n)
+				}
+				s := b.Elapsed().Seconds() / float64(b.N)
+				if f.name == "f32" {
+					f32s = s
+				}
+				b.ReportMetric(2*float64(rows*cols*n)/s/1e9, "GOP/s")
+				b.ReportMetric(f.bytes(rows, cols)/s/1e9, "wGB/s")
+				if f32s > 0 {
+					b.ReportMetric(f32s/s, "xf32")
+				}
+			})
+		}
+	}
+}
+
+func BenchmarkA16GEMV(b *testing.B)     { benchA16(b, 1) }
+func BenchmarkA16GEMMn128(b *testing.B) { benchA16(b, 128) }
+
+// BenchmarkA16SmallN measures n = 2..8 on two shapes, to place a16GemmMin (GEMV kernels for
+// n < a16GemmMin, dequantize-then-GEMM from there): it times both paths at each n.
+func BenchmarkA16SmallN(b *testing.B) {
+	for _, sh := range [][2]int{{576, 576}, {2048, 2048}} {
+		rows, cols := sh[0], sh[1]
+		rng := rand.New(rand.NewPCG(2, uint64(rows)))
+		w := make([]float32, rows*cols)
+		for i := range w {
+			w[i] = float32(rng.NormFloat64()) * 0.02
+		}
+		x := make([]float32, 8*cols)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		dst := make([]float32, 8*rows)
+		m8, m4, mf := QuantizeInt8(w, rows, cols), QuantizeInt4(w, rows, cols, 128, false), QuantizeFP8(w, rows, cols)
+		xf := make([]float32, 8*cols)
+		sx := make([]float32, 8)
+		for i := range sx {
+			sx[i] = 1
+		}
+		for n := 2; n <= 8; n++ {
+			for _, path := range []string{"gemv", "gemm"} {
+				saved := a16GemmMin
+				run := func(name string, f func()) {
+					b.Run(fmt.Sprintf("%dx%d/%s/n=%d/%s", rows, cols, name, n, path), func(b *testing.B) {
+						for b.Loop() {
+							f()
+						}
+						b.ReportMetric(2*float64(rows*cols*n)/(b.Elapsed().Seconds()/float64(b.N))/1e9, "GOP/s")
+					})
+				}
+				force := func(f func()) func() {
+					return func() {
+						if path == "gemv" {
+							a16GemmMin.i8, a16GemmMin.i4, a16GemmMin.fp8 = 1<<30, 1<<30, 1<<30
+						} else {
+							a16GemmMin.i8, a16GemmMin.i4, a16GemmMin.fp8 = 1, 1, 1
+						}
+						f()
+						a16GemmMin = saved
+					}
+				}
+				run("W8A16", force(func() { m8.matMulTA16(dst, x[:n*cols], n) }))
+				run("W4A16-g128", force(func() { m4.matMulTA16(dst, x[:n*cols], n) }))
+				run("FP8", force(func() { mf.matMulTA16(dst, xf[:n*cols], sx, n) }))
+			}
+		}
+	}
+}
