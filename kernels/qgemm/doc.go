@@ -8,13 +8,17 @@
 //	W8A16       int8 per row, f32 scale         f32                       f32         AVX-512 FMA
 //	W4A16       int4 per group g, f32 scale,    f32                       f32         AVX-512 FMA
 //	            optional zero point per group
-//	W4A8 (QQQ)  int4 per channel, or per group  int8 per token (dynamic)  int32       VPDPBUSD + VPSHUFB
-//	            with an integer group scale
+//	W4A8 (QQQ)  int4 per channel, or per group  int8 per token (dynamic)  int32       VPDPBUSD (+VPMULLD
+//	            with an integer group scale                                           per group)
 //	FP8 E4M3    e4m3fn per row, f32 scale       e4m3fn per token          f32         AVX-512 FMA
 //
 // Each matrix type has MatMulT* (fast: hand-written AVX2/AVX-512/VNNI assembly chosen at run time
-// with golang.org/x/sys/cpu, tiled 4 rows × 4 tokens for n > 1, rows split over all cores) and a
-// matching *Ref plain loop that defines the result. Integer formats give results identical to
+// with golang.org/x/sys/cpu, rows split over all cores) and a matching *Ref plain loop that defines
+// the result. Int8-activation formats run weight-stationary VNNI micro-kernels on weights repacked
+// (on first use) into panels of 16 rows × 4 k, 32 rows × up to 14 tokens per call, with no lane
+// reductions (vnni.go, generated vnni_amd64.s). F32-activation formats dequantize 16-row tiles
+// into the f32 GEMM micro-kernel for n ≥ 4-8 tokens and run 8-row GEMVs (int8 widened, int4 by a
+// per-group table, FP8 by shift and mask) below that (a16.go). Integer formats give results identical to
 // their reference; float formats agree within the float32 summation bound (see the tests).
 // Non-amd64 builds and CPUs without AVX-512 run pure-Go loops (int8 formats use AVX2 if present).
 package qgemm

@@ -114,7 +114,8 @@ func (m *FP8Matrix) MatMulTRef(dst, x []float32, n int) {
 }
 
 // MatMulT computes dst (n, rows) = X · Wᵀ with e4m3fn activations (QuantizeActFP8): both
-// operands are decoded to f32 (the weights in registers, 16 at a time) and FMA'd in f32.
+// operands are decoded to f32 (weights by shift and mask, 8 rows at a time for a few tokens, or
+// 16-row tiles into the f32 GEMM micro-kernel for more) and FMA'd in f32 (a16.go).
 func (m *FP8Matrix) MatMulT(dst, x []float32, n int) {
 	m.check("MatMulT", dst, x, n)
 	cols := m.Cols

@@ -293,8 +293,9 @@ func (m *Int4Matrix) MatMulTRef(dst, x []float32, n int) {
 	}
 }
 
-// MatMulT computes W4A16 dst (n, rows) = X · Wᵀ with f32 activations: each block of 32 codes
-// is dequantized in registers (u·s + (−z·s), one FMA) and FMA'd with 1 or 4 tokens.
+// MatMulT computes W4A16 dst (n, rows) = X · Wᵀ with f32 activations: for a few tokens codes are
+// looked up in a per-group table of u·s + (−z·s), 8 rows at a time; for more, 16-row tiles are
+// dequantized into the f32 GEMM micro-kernel (a16.go).
 func (m *Int4Matrix) MatMulT(dst, x []float32, n int) {
 	m.check("MatMulT", dst, x, n)
 	m.matMulTA16(dst, x, n) // a16.go

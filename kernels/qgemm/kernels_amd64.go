@@ -22,36 +22,6 @@ var (
 //go:noescape
 func avx2R4T1(w *int8, wstride int, x *uint8, nblk int, out *[4]int32)
 
-// w4f32T1: *out = Σ_k x[k] · (float32(nib(p,k))·sc[h/ghalf] + bi[h/ghalf]), h = k/32 (half-block).
-//
-//go:noescape
-func w4f32T1(p *byte, sc *float32, bi *float32, ghalf int, x *float32, nblk int, out *float32)
-
-// w4f32T4: w4f32T1 for 4 tokens.
-//
-//go:noescape
-func w4f32T4(p *byte, sc *float32, bi *float32, ghalf int, x *float32, xstride int, nblk int, out *[4]float32)
-
-// w8f32T1: *out = Σ_k x[k] · float32(w[k]).
-//
-//go:noescape
-func w8f32T1(w *int8, x *float32, nblk int, out *float32)
-
-// w8f32T4: w8f32T1 for 4 tokens.
-//
-//go:noescape
-func w8f32T4(w *int8, x *float32, xstride int, nblk int, out *[4]float32)
-
-// fp8f32T1: *out = Σ_k x[k] · DecodeE4M3(w[k]).
-//
-//go:noescape
-func fp8f32T1(w *uint8, x *float32, nblk int, out *float32)
-
-// fp8f32T4: fp8f32T1 for 4 tokens.
-//
-//go:noescape
-func fp8f32T4(w *uint8, x *float32, xstride int, nblk int, out *[4]float32)
-
 // vnniAmax: amax = max_k |x[k]|, bad = Σ_k x[k]·0 (NaN iff some x[k] is ±Inf or NaN), k < n.
 //
 //go:noescape

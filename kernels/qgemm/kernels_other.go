@@ -12,16 +12,6 @@ var (
 func unreachable() { panic("qgemm: assembly kernel called on a non-amd64 build") }
 
 func avx2R4T1(w *int8, wstride int, x *uint8, nblk int, out *[4]int32) { unreachable() }
-func w4f32T1(p *byte, sc *float32, bi *float32, ghalf int, x *float32, nblk int, out *float32) {
-	unreachable()
-}
-func w4f32T4(p *byte, sc *float32, bi *float32, ghalf int, x *float32, xstride int, nblk int, out *[4]float32) {
-	unreachable()
-}
-func w8f32T1(w *int8, x *float32, nblk int, out *float32)                   { unreachable() }
-func w8f32T4(w *int8, x *float32, xstride int, nblk int, out *[4]float32)   { unreachable() }
-func fp8f32T1(w *uint8, x *float32, nblk int, out *float32)                 { unreachable() }
-func fp8f32T4(w *uint8, x *float32, xstride int, nblk int, out *[4]float32) { unreachable() }
 
 func vnniAmax(x *float32, n int) (amax, bad float32)                  { unreachable(); return }
 func vnniQuant(x *float32, n int, inv float32, dst *int8) (sum int32) { unreachable(); return }
