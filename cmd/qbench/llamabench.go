@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/qbench/qbench/runners/native"
+	"github.com/qbench/qbench/runners/native/checkpoint"
 	"github.com/qbench/qbench/runners/native/gguf"
 )
 
@@ -112,6 +113,10 @@ func runLlamaBenchCompare(ctx context.Context, bin string, shapes []string, want
 	var commit string
 	for _, shape := range shapes {
 		cfg := benchShapes[shape]
+		// The GGUF export writes default RoPE only; the rotation's frequencies
+		// do not change the cost, so both sides run the shape without
+		// Llama 3's frequency scaling.
+		cfg.Rope = checkpoint.RopeScaling{}
 		tensors := native.RandomTensors(cfg, 1)
 		for _, c := range llamaComparable {
 			var schemes []string
