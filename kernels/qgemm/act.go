@@ -84,3 +84,13 @@ func quantRowFP8(q []uint8, x []float32) float32 {
 	}
 	return amax / E4M3Max
 }
+
+// offsetU8 returns xq + 128 as unsigned bytes (the operand the non-VNNI int8 paths take) in a
+// pooled buffer; return it to bytePool.
+func offsetU8(xq []int8) *[]byte {
+	bq := getBytes(len(xq))
+	for k, q := range xq {
+		(*bq)[k] = uint8(q) ^ 0x80
+	}
+	return bq
+}

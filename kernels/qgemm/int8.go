@@ -113,10 +113,7 @@ func (m *Int8Matrix) MatMulTQ(dst []float32, xq []int8, sx []float32, n int) {
 		actPool.Put(a)
 		return
 	}
-	bq := getBytes(n * m.Cols)
-	for k, q := range xq[:n*m.Cols] {
-		(*bq)[k] = uint8(q) ^ 0x80
-	}
+	bq := offsetU8(xq[:n*m.Cols])
 	m.matMulU8(dst, *bq, sx, n)
 	bytePool.Put(bq)
 }
