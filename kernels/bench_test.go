@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"github.com/qbench/qbench/kernels/amx"
 	"math/rand/v2"
 	"testing"
 )
@@ -15,8 +16,12 @@ func benchPaths(b *testing.B, f func(b *testing.B)) {
 	for _, ks := range availableKernels() {
 		b.Run(ks.name, func(b *testing.B) {
 			defer setActive(ks.name)()
+			defer amx.SetEnabled(false)()
 			f(b)
 		})
+	}
+	if amx.Available() {
+		b.Run("amx", f) // bf16 products from amxMinTokens tokens on AMX tiles, the rest on the best SIMD set
 	}
 }
 

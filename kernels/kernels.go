@@ -102,11 +102,17 @@ func MatVecBF16(dst []float32, w []uint16, rows, cols int, x []float32) {
 }
 
 // MatMulTBF16 is MatMulT with bfloat16 weights: dst[i*rows+r] = Σ_c bf16(w[r*cols+c])·x[i*cols+c].
-// Each block of R rows × (up to 512) cols is widened to float32 once and reused for all tokens of a block.
+// Each block of R rows × (up to 512) cols is widened to float32 once and reused for all tokens of a block;
+// from amxMinTokens tokens on a CPU with AMX-BF16 the product runs on tiles instead (amxpath.go), exact
+// products and float32 sums as here.
 func MatMulTBF16(dst []float32, w []uint16, rows, cols int, x []float32, n int) {
 	checkMat("MatMulTBF16", len(dst), len(w), rows, cols, len(x), n)
 	if n == 1 {
 		MatVecBF16(dst, w, rows, cols, x)
+		return
+	}
+	if useAMX(rows, cols, n) {
+		matMulTBF16AMX(dst, w, rows, cols, x, n)
 		return
 	}
 	ks := active

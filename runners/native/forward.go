@@ -330,9 +330,7 @@ func (m *Model) layer(li int, s *scratch, rows []Row, caches []*KVCache, tap Tap
 	if tap != nil {
 		tap(li, "attn", s.h, R)
 	}
-	L.Q.MatMulT(s.q, s.h, R)
-	L.K.MatMulT(s.k, s.h, R)
-	L.V.MatMulT(s.v, s.h, R)
+	matMulShared(s.h, R, []Linear{L.Q, L.K, L.V}, [][]float32{s.q, s.k, s.v})
 	if L.QB != nil {
 		addBias(s.q, L.QB, R)
 		addBias(s.k, L.KB, R)
@@ -355,8 +353,7 @@ func (m *Model) layer(li int, s *scratch, rows []Row, caches []*KVCache, tap Tap
 	if tap != nil {
 		tap(li, "mlp", s.h, R)
 	}
-	L.Gate.MatMulT(s.g, s.h, R)
-	L.Up.MatMulT(s.u, s.h, R)
+	matMulShared(s.h, R, []Linear{L.Gate, L.Up}, [][]float32{s.g, s.u})
 	siluMul(s.g, s.u)
 	if tap != nil {
 		tap(li, "down", s.g, R)

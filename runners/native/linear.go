@@ -56,6 +56,26 @@ func (l *BF16Linear) MatMulT(dst, x []float32, n int) {
 	kernels.MatMulTBF16(dst, l.W, l.Out, l.In, x, n)
 }
 
+// matMulShared computes dsts[i] = x · ls[i]ᵀ for linears that read the same input (q, k, v; gate,
+// up). Where they are all bf16, one kernels.MatMulTBF16Many call packs x once for all of them.
+func matMulShared(x []float32, n int, ls []Linear, dsts [][]float32) {
+	if n > 1 {
+		ps := make([]kernels.BF16Product, 0, len(ls))
+		for i, l := range ls {
+			if b, ok := l.(*BF16Linear); ok {
+				ps = append(ps, kernels.BF16Product{Dst: dsts[i], W: b.W, Rows: b.Out})
+			}
+		}
+		if len(ps) == len(ls) {
+			kernels.MatMulTBF16Many(ps, ls[0].(*BF16Linear).In, x, n)
+			return
+		}
+	}
+	for i, l := range ls {
+		l.MatMulT(dsts[i], x, n)
+	}
+}
+
 func checkDims(name string, l Linear, out, in int) error {
 	o, i := l.Dims()
 	if o != out || i != in {

@@ -1,0 +1,27 @@
+//go:build !amd64 || noasm
+
+package amx
+
+func cpuHasAMX() bool { return false }
+
+func requestPermission() error { return nil }
+
+func dotTiles(c *tileConfig, a *uint16, lda int, b *uint16, bts int, ps int, parts int, ksteps int, acc *float32, load bool) {
+	panic("amx: no AMX kernels in this build")
+}
+
+func storeTile(src *float32, dst *float32, ldd int, ntok int, scale *float32, acc bool) {
+	panic("amx: no AMX kernels in this build")
+}
+
+func packTile(dst *uint16, x *float32, ldx int, ntok int, kpairs int, parts int, ps int) {
+	panic("amx: no AMX kernels in this build")
+}
+
+func packTile16(dst *uint16, x *float32, ldx int, kpairs int, ps int) {
+	panic("amx: no AMX kernels in this build")
+}
+
+func dotTilesG(c *tileConfig, a *uint16, lda int, b *uint16, bts int, ps int, parts int, ngroups int, gsteps int, acc *float32, cbuf *float32, s *float32) {
+	panic("amx: no AMX kernels in this build")
+}

@@ -1,0 +1,237 @@
+package amx
+
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+)
+
+// Panel holds float32 activations (n, cols) split into Parts bfloat16 pieces in the B-tile layout
+// (package comment): part p, token tile tb, column pair kp, token t at dword
+// ((p·ntb + tb)·kpairs + kp)·16 + t. Token tiles are padded to an even count with zero tokens.
+type Panel struct {
+	N, Cols int
+	ntb     int      // 16-token tiles (even)
+	buf     []uint16 // the panel
+}
+
+// Supported reports whether the AMX products take a matrix with cols columns: cols a positive
+// multiple of 32 (one tile row), and Available.
+func Supported(cols int) bool { return cols > 0 && cols%32 == 0 && Available() }
+
+// Pack fills p with x (n, cols) row-major, reusing its buffer. cols must be a multiple of 32.
+func (p *Panel) Pack(x []float32, n, cols int) {
+	if cols%32 != 0 || cols <= 0 {
+		panic(fmt.Sprintf("amx: Pack: cols %d is not a positive multiple of 32", cols))
+	}
+	if len(x) < n*cols {
+		panic("amx: Pack: len(x) < n·cols")
+	}
+	p.N, p.Cols = n, cols
+	p.ntb = (n + 31) / 32 * 2
+	size := Parts * p.ntb * cols * 16
+	if cap(p.buf) < size {
+		p.buf = make([]uint16, size)
+	}
+	p.buf = p.buf[:size]
+	kpairs := cols / 2
+	ps := p.ntb * kpairs * 64 // bytes between parts
+	full := n / 16
+	// Whole tiles are overwritten; the partial tile and the padding tile must read as zero tokens.
+	if tile := kpairs * 32; full < p.ntb {
+		for part := range Parts {
+			clear(p.buf[(part*p.ntb+full)*tile : (part+1)*p.ntb*tile])
+		}
+	}
+	pack := func(lo, hi int) {
+		for tb := lo; tb < hi; tb++ {
+			packTile16(&p.buf[tb*kpairs*32], &x[tb*16*cols], cols, kpairs, ps)
+		}
+	}
+	if Parallel != nil && full >= 2 && full*cols >= 1<<14 {
+		Parallel(full, pack)
+	} else {
+		pack(0, full)
+	}
+	if n > full*16 {
+		packTile(&p.buf[full*kpairs*32], &x[full*16*cols], cols, n-full*16, kpairs, Parts, ps)
+	}
+}
+
+// Parallel, when set, runs fn over disjoint ranges covering [0, n) on several cores (the engine
+// sets it to its worker pool); nil runs everything on the calling goroutine.
+var Parallel func(n int, fn func(lo, hi int))
+
+// PackRef is Pack in plain Go: the definition of the layout and of the split.
+func (p *Panel) PackRef(x []float32, n, cols int) {
+	p.N, p.Cols = n, cols
+	p.ntb = (n + 31) / 32 * 2
+	kpairs := cols / 2
+	p.buf = make([]uint16, Parts*p.ntb*cols*16)
+	for t := range n {
+		tb, ti := t/16, t%16
+		for k := range cols {
+			v := x[t*cols+k]
+			for part := range Parts {
+				h := BF16(v)
+				p.buf[(((part*p.ntb+tb)*kpairs+k/2)*16+ti)*2+k%2] = h
+				v -= F32(h)
+			}
+		}
+	}
+}
+
+// BF16 rounds f to bfloat16, nearest even (the packer's rounding: NaN payloads are not preserved).
+func BF16(f float32) uint16 {
+	b := *(*uint32)(unsafe.Pointer(&f))
+	b += 0x7fff + (b>>16)&1
+	return uint16(b >> 16)
+}
+
+// F32 widens a bfloat16 to float32 (exact).
+func F32(h uint16) float32 {
+	b := uint32(h) << 16
+	return *(*float32)(unsafe.Pointer(&b))
+}
+
+// Acc is the scratch of float32 accumulator tiles for 32 weight rows × all tokens of a Panel.
+type Acc []float32
+
+// NewAcc returns accumulators for 32 rows of p.
+func (p *Panel) NewAcc() Acc { return make(Acc, p.ntb/2*1024) }
+
+// Dot accumulates the 32 rows of A (bf16, row r at a[r·lda:], columns k0..k0+kl of the panel,
+// kl a multiple of 32) times every token of p into acc: acc = A·Xᵀ (load false) or acc += A·Xᵀ.
+func (p *Panel) Dot(acc Acc, a []uint16, lda, k0, kl int, load bool) {
+	if k0%32 != 0 || kl%32 != 0 || k0+kl > p.Cols || kl <= 0 {
+		panic(fmt.Sprintf("amx: Dot: columns [%d, %d) not a tile range of %d", k0, k0+kl, p.Cols))
+	}
+	if len(a) < 31*lda+kl || len(acc) < p.ntb/2*1024 {
+		panic("amx: Dot: a or acc too short")
+	}
+	kpairs := p.Cols / 2
+	bts := kpairs * 64
+	ps := p.ntb * bts
+	for tp := 0; tp < p.ntb/2; tp++ {
+		b := &p.buf[(2*tp*kpairs+k0/2)*32]
+		dotTiles(cfg, &a[0], lda*2, b, bts, ps, Parts, kl/32, &acc[tp*1024], load)
+	}
+}
+
+// Store writes the finished acc of the 32 rows starting at row r0 of an output with ld floats per
+// token: dst[t·ld + r0 + r] = acc(r, t)·scale[r] (scale nil: 1), plus dst's value if accumulate.
+// rows ≤ 32 of the 32 are written (the block's valid rows).
+func (p *Panel) Store(dst []float32, ld, r0, rows int, acc Acc, scale []float32, accumulate bool) {
+	if p.N > 0 && len(dst) < (p.N-1)*ld+r0+rows {
+		panic("amx: Store: dst too short")
+	}
+	if rows != 32 && rows != 16 {
+		panic("amx: Store: rows must be 16 or 32")
+	}
+	var sp [2]*float32
+	if scale != nil {
+		sp[0] = &scale[0]
+		if rows == 32 {
+			sp[1] = &scale[16]
+		}
+	}
+	for tp := 0; tp < p.ntb/2; tp++ {
+		for j := range 2 {
+			t0 := (2*tp + j) * 16
+			ntok := min(16, p.N-t0)
+			if ntok <= 0 {
+				continue
+			}
+			for i := 0; i < rows/16; i++ {
+				storeTile(&acc[tp*1024+(2*i+j)*256], &dst[t0*ld+r0+16*i], ld, ntok, sp[i], accumulate)
+			}
+		}
+	}
+}
+
+var accPool = sync.Pool{New: func() any { return new([]float32) }}
+
+// getAcc returns a pooled scratch of at least n floats (contents undefined).
+func getAcc(n int) *[]float32 {
+	b := accPool.Get().(*[]float32)
+	if cap(*b) < n {
+		*b = make([]float32, n)
+	}
+	*b = (*b)[:n]
+	return b
+}
+
+// MulBF16 computes dst[t·rows + r] = Σ_k w[r·cols+k]·x[t·cols+k] for rows r in [lo, hi) and all
+// tokens of p, where w holds (rows, cols) bfloat16 row-major; hi−lo must be a multiple of 32.
+func (p *Panel) MulBF16(dst []float32, w []uint16, rows, lo, hi int) {
+	cols := p.Cols
+	if (hi-lo)%32 != 0 || len(w) < rows*cols {
+		panic("amx: MulBF16: row range not a multiple of 32, or w too short")
+	}
+	per := p.ntb / 2 * 1024
+	kc := p.KBlock()
+	if kc >= cols {
+		b := getAcc(per)
+		for r := lo; r < hi; r += 32 {
+			p.Dot(*b, w[r*cols:], cols, 0, cols, false)
+			p.Store(dst, rows, r, 32, *b, nil, false)
+		}
+		accPool.Put(b)
+		return
+	}
+	b := getAcc((hi - lo) / 32 * per)
+	defer accPool.Put(b)
+	accs := *b
+	for kb := 0; kb < cols; kb += kc {
+		kl := min(kc, cols-kb)
+		for r := lo; r < hi; r += 32 {
+			i := (r - lo) / 32
+			p.Dot(accs[i*per:(i+1)*per], w[r*cols+kb:], cols, kb, kl, kb > 0)
+		}
+	}
+	for r := lo; r < hi; r += 32 {
+		i := (r - lo) / 32
+		p.Store(dst, rows, r, 32, accs[i*per:(i+1)*per], nil, false)
+	}
+}
+
+// KBlock is the column block the drivers sweep at once: the panel's slice of it (all tokens, all
+// parts) stays within ~1 MiB of L2 while the weight rows stream over it. A multiple of 32.
+func (p *Panel) KBlock() int {
+	kc := (1 << 20) / (p.ntb * 16 * Parts * 2) / 32 * 32
+	kc = max(kc, 128)
+	if kc >= p.Cols {
+		return p.Cols
+	}
+	nk := (p.Cols + kc - 1) / kc
+	return ((p.Cols+nk-1)/nk + 31) / 32 * 32
+}
+
+// DotGrouped is Dot for weights quantized in groups of group columns (a multiple of 32) with a
+// float32 scale per row and group: acc (+)= Σ_g s_g ⊙ (A_g · X_gᵀ), where A holds the groups'
+// integer codes as bf16 and s[g·32 + r] is the scale of row r in the block's g-th group (columns
+// k0 + g·group ...). kl must be a multiple of group.
+func (p *Panel) DotGrouped(acc Acc, a []uint16, lda, k0, kl, group int, s []float32, load bool) {
+	if group%32 != 0 || group <= 0 || kl%group != 0 {
+		panic(fmt.Sprintf("amx: DotGrouped: group %d does not tile columns [%d, %d)", group, k0, k0+kl))
+	}
+	if k0%32 != 0 || k0+kl > p.Cols || kl <= 0 {
+		panic(fmt.Sprintf("amx: DotGrouped: columns [%d, %d) not a tile range of %d", k0, k0+kl, p.Cols))
+	}
+	ng := kl / group
+	if len(a) < 31*lda+kl || len(acc) < p.ntb/2*1024 || len(s) < ng*32 {
+		panic("amx: DotGrouped: a, acc or s too short")
+	}
+	if !load {
+		clear(acc[:p.ntb/2*1024])
+	}
+	cb := getAcc(1024)
+	kpairs := p.Cols / 2
+	bts := kpairs * 64
+	ps := p.ntb * bts
+	for tp := 0; tp < p.ntb/2; tp++ {
+		b := &p.buf[(2*tp*kpairs+k0/2)*32]
+		dotTilesG(cfg, &a[0], lda*2, b, bts, ps, Parts, ng, group/32, &acc[tp*1024], &(*cb)[0], &s[0])
+	}
+	accPool.Put(cb)
+}
