@@ -44,11 +44,13 @@ func a16Blocking(cols int) (kc, nb int) {
 	return kc, nb
 }
 
-// a16GEMM runs the GEMM path: deq(buf, r, k0, k1) writes the f32 weights w[r, k0:k1] to
-// buf[:k1-k0] (k0 a multiple of 64); afterwards dst[t, r] is multiplied by ts[t] (if ts != nil).
-func a16GEMM(dst, x []float32, n, rows, cols int, deq func(buf []float32, r, k0, k1 int), ts []float32) {
+// a16GEMM runs the GEMM path for rows [r0, rows): deq(buf, r, k0, k1) writes the f32 weights
+// w[r, k0:k1] to buf[:k1-k0] (k0 a multiple of 64); afterwards dst[t, r] is multiplied by ts[t]
+// (if ts != nil).
+func a16GEMM(dst, x []float32, n, rows, cols, r0 int, deq func(buf []float32, r, k0, k1 int), ts []float32) {
 	kc, nb := a16Blocking(cols)
-	parallel(rows, a16RB, func(lo, hi int) {
+	parallel(rows-r0, a16RB, func(lo, hi int) {
+		lo, hi = lo+r0, hi+r0
 		if cols == 0 {
 			for t := range n {
 				clear(dst[t*rows+lo : t*rows+hi])
@@ -96,8 +98,15 @@ func a16MulSlice(d []float32, s float32) {
 // matMulTA16 is Int8Matrix.MatMulTA16 after the checks.
 func (m *Int8Matrix) matMulTA16(dst, x []float32, n int) {
 	rows, cols := m.Rows, m.Cols
+	if a16AMXOK(rows, cols, n) {
+		done := m.amxInt8().mulAMX(dst, x, n)
+		if done < rows {
+			a16GEMM(dst, x, n, rows, cols, done, m.deqA16, nil)
+		}
+		return
+	}
 	if n >= a16GemmMin.i8 {
-		a16GEMM(dst, x, n, rows, cols, m.deqA16, nil)
+		a16GEMM(dst, x, n, rows, cols, 0, m.deqA16, nil)
 		return
 	}
 	kk := 0
@@ -177,8 +186,15 @@ func (m *Int4Matrix) ghalf() int {
 // matMulTA16 is Int4Matrix.MatMulT after the checks.
 func (m *Int4Matrix) matMulTA16(dst, x []float32, n int) {
 	rows, cols := m.Rows, m.Cols
+	if m.GroupScaleInt == nil && a16AMXOK(rows, cols, n) {
+		done := m.amxInt4().mulAMX(dst, x, n)
+		if done < rows {
+			a16GEMM(dst, x, n, rows, cols, done, m.deqA16, nil)
+		}
+		return
+	}
 	if n >= a16GemmMin.i4 {
-		a16GEMM(dst, x, n, rows, cols, m.deqA16, nil)
+		a16GEMM(dst, x, n, rows, cols, 0, m.deqA16, nil)
 		return
 	}
 	ng, rb, ghalf := m.groups(), RowBytes(cols), m.ghalf()
@@ -278,7 +294,7 @@ func (m *Int4Matrix) deqA16(buf []float32, r, k0, k1 int) {
 func (m *FP8Matrix) matMulTA16(dst, xf, sx []float32, n int) {
 	rows, cols := m.Rows, m.Cols
 	if n >= a16GemmMin.fp8 {
-		a16GEMM(dst, xf, n, rows, cols, m.deqA16, sx)
+		a16GEMM(dst, xf, n, rows, cols, 0, m.deqA16, sx)
 		return
 	}
 	kk := 0

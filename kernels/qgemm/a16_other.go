@@ -32,3 +32,6 @@ func a16PermX4(dst *float32, x *float32, nblk int)              { unreachable() 
 func a16I4R8PN(p *byte, ldp int, sc *float32, bi *float32, ldg int, gstep int, xp *float32, nblk int, nb8 int, out *float32) {
 	unreachable()
 }
+
+func amxDeqI4(dst *uint16, p *byte, nblk int, zh *int16) { unreachable() }
+func amxDeqI8(dst *uint16, q *int8, n int)               { unreachable() }

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/qbench/qbench/kernels/amx"
 )
 
 // a16Case is one weight-only format under test: the fast product, its plain loop, and
@@ -63,12 +65,23 @@ func a16Int4(name string, group int, asym bool) a16Case {
 	}}
 }
 
-// a16Paths are the CPU paths of the A16 kernels: AVX-512 assembly and the pure-Go fallback.
-func a16Paths(t *testing.T) []bool {
-	if hasAVX512 {
-		return []bool{true, false}
+// a16Paths are the CPU paths of the A16 kernels: AMX tiles (prefill), AVX-512 assembly and the
+// pure-Go fallback, those this CPU has.
+func a16Paths(t *testing.T) []string {
+	var p []string
+	if hasAVX512 && amx.Available() {
+		p = append(p, "amx")
 	}
-	return []bool{false}
+	if hasAVX512 {
+		p = append(p, "avx512")
+	}
+	return append(p, "go")
+}
+
+func setAMXA16(t *testing.T, on bool) {
+	prev := useAMXA16
+	useAMXA16 = on
+	t.Cleanup(func() { useAMXA16 = prev })
 }
 
 // TestA16FastVsRef compares every format, path and shape with the plain loops. Tolerance: the
@@ -81,12 +94,14 @@ func a16Paths(t *testing.T) []bool {
 func TestA16FastVsRef(t *testing.T) {
 	shapes := [][2]int{ // rows not multiples of 8/16, cols not multiples of 16/64/128
 		{1, 1}, {3, 17}, {8, 64}, {9, 100}, {16, 128}, {17, 130}, {23, 200}, {40, 256}, {33, 320}, {13, 832},
+		{64, 576}, {70, 1536}, // AMX: whole and partial 32-row blocks, 576 = 4.5 groups of 128
 	}
 	if testing.Short() {
 		shapes = shapes[:6]
 	}
-	ns := []int{1, 2, 3, 4, 7, 64, 130}
-	for _, avx := range a16Paths(t) {
+	ns := []int{1, 2, 3, 4, 7, 17, 64, 130}
+	for _, path := range a16Paths(t) {
+		avx := path != "go"
 		for _, c := range a16Cases {
 			for _, sh := range shapes {
 				rows, cols := sh[0], sh[1]
@@ -101,8 +116,9 @@ func TestA16FastVsRef(t *testing.T) {
 				}
 				fast, ref, bound := c.build(w, rows, cols)
 				for _, n := range ns {
-					t.Run(fmt.Sprintf("avx512=%v/%s/%dx%d/n=%d", avx, c.name, rows, cols, n), func(t *testing.T) {
+					t.Run(fmt.Sprintf("%s/%s/%dx%d/n=%d", path, c.name, rows, cols, n), func(t *testing.T) {
 						setA16Path(t, avx)
+						setAMXA16(t, path == "amx")
 						got, want := make([]float32, n*rows), make([]float32, n*rows)
 						for i := range got {
 							got[i] = float32(math.NaN()) // every output must be written
@@ -152,7 +168,7 @@ func TestA16FP8NaN(t *testing.T) {
 	for i := range x {
 		x[i] = float32(rng.NormFloat64())
 	}
-	for _, avx := range a16Paths(t) {
+	for _, avx := range a16AVX() {
 		for _, n := range []int{1, 8} {
 			for _, nanRow := range []int{2, 17} { // in a full 8-row block; in the last rows
 				t.Run(fmt.Sprintf("avx512=%v/n=%d/row=%d", avx, n, nanRow), func(t *testing.T) {
@@ -246,7 +262,7 @@ func TestA16Int4Extremes(t *testing.T) {
 	for i := range x {
 		x[i] = float32(i%13) - 6
 	}
-	for _, avx := range a16Paths(t) {
+	for _, avx := range a16AVX() {
 		for _, n := range []int{1, 5} {
 			t.Run(fmt.Sprintf("avx512=%v/n=%d", avx, n), func(t *testing.T) {
 				setA16Path(t, avx)
@@ -296,7 +312,7 @@ func TestRoundActFP8(t *testing.T) {
 	q := make([]uint8, n*cols)
 	wantS := make([]float32, n)
 	QuantizeActFP8(q, wantS, all, n, cols)
-	for _, avx := range a16Paths(t) {
+	for _, avx := range a16AVX() {
 		t.Run(fmt.Sprintf("avx512=%v", avx), func(t *testing.T) {
 			setA16Path(t, avx)
 			xf, sx := make([]float32, n*cols), make([]float32, n)
@@ -339,4 +355,12 @@ func TestA16PermX4(t *testing.T) {
 			}
 		}
 	}
+}
+
+// a16AVX are the SIMD paths of the small-n tests (below the AMX crossover): AVX-512 and pure Go.
+func a16AVX() []bool {
+	if hasAVX512 {
+		return []bool{true, false}
+	}
+	return []bool{false}
 }

@@ -1,0 +1,168 @@
+package qgemm
+
+import (
+	"sync"
+
+	"github.com/qbench/qbench/kernels/amx"
+)
+
+// AMX-BF16 drivers of the weight-only formats (prefill). The integer codes are exact in bfloat16,
+// so 32-row blocks of codes are dequantized to bf16 (amxDeqI4: u − z, amxDeqI8: q) and multiplied on
+// AMX tiles with the activations split exactly into bf16 pieces (package amx); the float32 scales
+// are applied to the tile sums: per row when the store writes dst, per row and group between
+// groups (amx.Panel.DotGrouped). Every product of a code with an activation is exact, so the
+// result differs from the plain loop only in summation order and in applying s to Σ(u−z)·x rather
+// than rounding each weight u·s + b first (inside the tests' bound).
+
+// a16AMXMin is the token count from which the A16 formats run on AMX tiles (BenchmarkA16AMX); a
+// variable so that tests can move the crossover.
+var a16AMXMin = 16
+
+// useAMXA16 lets tests switch the AMX path off to exercise the AVX-512 one.
+var useAMXA16 = true
+
+func a16AMXOK(rows, cols, n int) bool {
+	return useAMXA16 && hasAVX512 && n >= a16AMXMin && rows >= 32 && amx.Supported(cols)
+}
+
+var panelPool = sync.Pool{New: func() any { return new(amx.Panel) }}
+
+// amxA16 is one weight-only matrix as the AMX driver sees it.
+type amxA16 struct {
+	rows, cols int
+	// deq writes the bf16 codes of rows r..r+31, columns [k0, k1) to a (row stride lda ≥ the
+	// columns rounded up to unit); k0 is a multiple of unit.
+	deq  func(a []uint16, lda, r, k0, k1 int, zh []int16)
+	unit int
+	// group > 0: per-row-and-group scales, gscale writes s[g·32+i] for rows r+i and the groups of
+	// [k0, k1) (the last one may be partial); otherwise rowScale (may be nil) scales each row's sums.
+	group    int
+	gscale   func(s []float32, r, k0, k1 int)
+	rowScale []float32
+}
+
+// mulAMX computes dst (n, rows) = x · Wᵀ for the rows of whole 32-row blocks and returns how
+// many rows it did (rows/32·32); the caller finishes the rest.
+func (q *amxA16) mulAMX(dst, x []float32, n int) int {
+	rows, cols := q.rows, q.cols
+	p := panelPool.Get().(*amx.Panel)
+	defer panelPool.Put(p)
+	p.Pack(x, n, cols)
+	unit := q.unit
+	if q.group > 0 {
+		unit = lcm(unit, q.group)
+	}
+	kc := max(unit, p.KBlock()/unit*unit)
+	if kc >= cols {
+		kc = cols
+	}
+	lda := (kc + unit - 1) / unit * unit
+	r32 := rows / 32 * 32
+	per := len(p.NewAcc())
+	parallel(r32, 32, func(lo, hi int) {
+		a := make([]uint16, 32*lda)
+		zh := make([]int16, lda/32+2)
+		var s []float32
+		if q.group > 0 {
+			s = make([]float32, 32*(lda/q.group+1))
+		}
+		// One block's accumulators when one column block holds all of cols, else every block's.
+		accs := make([]float32, per)
+		if kc < cols {
+			accs = make([]float32, per*((hi-lo)/32))
+		}
+		for kb := 0; kb < cols; kb += kc {
+			kl := min(kc, cols-kb)
+			for r := lo; r < hi; r += 32 {
+				acc := accs
+				if kc < cols {
+					i := (r - lo) / 32
+					acc = accs[i*per : (i+1)*per]
+				}
+				q.deq(a, lda, r, kb, kb+kl, zh)
+				if q.group > 0 {
+					// Whole groups, then the last group of a row when cols is no multiple of
+					// the group (576 columns in groups of 128), as a group of its own length.
+					q.gscale(s, r, kb, kb+kl)
+					whole := kl / q.group * q.group
+					if whole > 0 {
+						p.DotGrouped(acc, a, lda, kb, whole, q.group, s, kb > 0)
+					}
+					if tail := kl - whole; tail > 0 {
+						p.DotGrouped(acc, a[whole:], lda, kb+whole, tail, tail, s[whole/q.group*32:], kb > 0 || whole > 0)
+					}
+				} else {
+					p.Dot(acc, a, lda, kb, kl, kb > 0)
+				}
+				if kc >= cols {
+					q.store(p, dst, r, acc)
+				}
+			}
+		}
+		if kc < cols {
+			for r := lo; r < hi; r += 32 {
+				i := (r - lo) / 32
+				q.store(p, dst, r, accs[i*per:(i+1)*per])
+			}
+		}
+	})
+	return r32
+}
+
+func (q *amxA16) store(p *amx.Panel, dst []float32, r int, acc amx.Acc) {
+	var sc []float32
+	if q.group == 0 && q.rowScale != nil {
+		sc = q.rowScale[r : r+32]
+	}
+	p.Store(dst, q.rows, r, 32, acc, sc, false)
+}
+
+func lcm(a, b int) int {
+	g, h := a, b
+	for h != 0 {
+		g, h = h, g%h
+	}
+	return a / g * b
+}
+
+// amxInt4 is the AMX view of a single-level Int4Matrix (codes u − z, f32 scales per group or row).
+func (m *Int4Matrix) amxInt4() *amxA16 {
+	ng, rb := m.groups(), RowBytes(m.Cols)
+	q := &amxA16{rows: m.Rows, cols: m.Cols, unit: 64}
+	q.deq = func(a []uint16, lda, r, k0, k1 int, zh []int16) {
+		nb := (k1 - k0 + 63) / 64
+		for j := range 32 {
+			for h := range 2 * nb {
+				z := int16(8)
+				if m.Zero != nil {
+					z = int16(m.Zero[(r+j)*ng+(k0+32*h)/m.Group])
+				}
+				zh[h] = z
+			}
+			amxDeqI4(&a[j*lda], &m.Packed[(r+j)*rb+k0/2], nb, &zh[0])
+		}
+	}
+	if ng > 1 {
+		q.group = m.Group
+		q.gscale = func(s []float32, r, k0, k1 int) {
+			for g := 0; g < (k1-k0+m.Group-1)/m.Group; g++ {
+				for i := range 32 {
+					s[g*32+i] = m.Scale[(r+i)*ng+k0/m.Group+g]
+				}
+			}
+		}
+	} else {
+		q.rowScale = m.Scale
+	}
+	return q
+}
+
+// amxInt8 is the AMX view of an Int8Matrix (int8 codes, f32 scale per row).
+func (m *Int8Matrix) amxInt8() *amxA16 {
+	return &amxA16{rows: m.Rows, cols: m.Cols, unit: 32, rowScale: m.Scale,
+		deq: func(a []uint16, lda, r, k0, k1 int, _ []int16) {
+			for j := range 32 {
+				amxDeqI8(&a[j*lda], &m.Q[(r+j)*m.Cols+k0], k1-k0)
+			}
+		}}
+}

@@ -1,0 +1,15 @@
+//go:build amd64
+
+package qgemm
+
+// amxDeqI4 writes the bfloat16 values of u − z for nblk blocks of 64 packed int4 codes:
+//
+//	dst[64b+j] = bf16(u[64b+j] − zh[2b + j/32]),  b < nblk, j < 64
+//
+//go:noescape
+func amxDeqI4(dst *uint16, p *byte, nblk int, zh *int16)
+
+// amxDeqI8 is dst[k] = bf16(q[k]) for k < n, n a multiple of 16.
+//
+//go:noescape
+func amxDeqI8(dst *uint16, q *int8, n int)

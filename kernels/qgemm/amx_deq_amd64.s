@@ -1,0 +1,81 @@
+#include "textflag.h"
+
+// Dequantization of integer codes to bfloat16 for the AMX tiles (amx.go). Every value is a small
+// integer, so float32 → bfloat16 keeps it exactly (its low 16 bits are zero).
+
+// I2BF converts the 16 int16 in the low half src (a Y register) to 16 bfloat16 in dst (a Y
+// register): sign-extend, to float32, keep the high halves. Clobbers Z14.
+#define I2BF(src, dst) \
+	VPMOVSXWD src, Z14; \
+	VCVTDQ2PS Z14, Z14; \
+	VPSRLD    $16, Z14, Z14; \
+	VPMOVDW   Z14, dst
+
+// func amxDeqI4(dst *uint16, p *byte, nblk int, zh *int16)
+// dst[64b + j] = bf16(u[64b + j] − zh[2b + j/32]) for b < nblk, j < 64, with u the int4 codes of
+// block b (int4.go layout: byte j holds u[j] low, u[32+j] high).
+TEXT ·amxDeqI4(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ p+8(FP), SI
+	MOVQ nblk+16(FP), CX
+	MOVQ zh+24(FP), DX
+	MOVL $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Y15
+
+deqi4:
+	TESTQ CX, CX
+	JZ    deqi4done
+	VMOVDQU (SI), Y0
+	VPSRLW  $4, Y0, Y1
+	VPAND   Y15, Y0, Y0         // codes 0..31
+	VPAND   Y15, Y1, Y1         // codes 32..63
+	VPMOVZXBW Y0, Z2
+	VPMOVZXBW Y1, Z3
+	VPBROADCASTW (DX), Z4
+	VPBROADCASTW 2(DX), Z5
+	VPSUBW  Z4, Z2, Z2
+	VPSUBW  Z5, Z3, Z3
+	I2BF(Y2, Y6)
+	VEXTRACTI64X4 $1, Z2, Y2
+	I2BF(Y2, Y7)
+	I2BF(Y3, Y8)
+	VEXTRACTI64X4 $1, Z3, Y3
+	I2BF(Y3, Y9)
+	VMOVDQU Y6, (DI)
+	VMOVDQU Y7, 32(DI)
+	VMOVDQU Y8, 64(DI)
+	VMOVDQU Y9, 96(DI)
+	ADDQ $32, SI
+	ADDQ $4, DX
+	ADDQ $128, DI
+	DECQ CX
+	JMP  deqi4
+
+deqi4done:
+	VZEROUPPER
+	RET
+
+// func amxDeqI8(dst *uint16, q *int8, n int)
+// dst[k] = bf16(q[k]) for k < n, n a multiple of 16.
+TEXT ·amxDeqI8(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ q+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $4, CX
+
+deqi8:
+	TESTQ CX, CX
+	JZ    deqi8done
+	VPMOVSXBD (SI), Z0
+	VCVTDQ2PS Z0, Z0
+	VPSRLD    $16, Z0, Z0
+	VPMOVDW   Z0, Y1
+	VMOVDQU   Y1, (DI)
+	ADDQ $16, SI
+	ADDQ $32, DI
+	DECQ CX
+	JMP  deqi8
+
+deqi8done:
+	VZEROUPPER
+	RET
