@@ -11,6 +11,7 @@ import (
 // ((p·ntb + tb)·kpairs + kp)·16 + t. Token tiles are padded to an even count with zero tokens.
 type Panel struct {
 	N, Cols int
+	parts   int      // pieces the products use (Parts, or fewer for activations exact in bf16)
 	ntb     int      // 16-token tiles (even)
 	buf     []uint16 // the panel
 }
@@ -20,7 +21,15 @@ type Panel struct {
 func Supported(cols int) bool { return cols > 0 && cols%32 == 0 && Available() }
 
 // Pack fills p with x (n, cols) row-major, reusing its buffer. cols must be a multiple of 32.
-func (p *Panel) Pack(x []float32, n, cols int) {
+func (p *Panel) Pack(x []float32, n, cols int) { p.PackParts(x, n, cols, Parts) }
+
+// PackParts is Pack for products that use only the first parts pieces: 1 when every activation is
+// exact in bfloat16 (e4m3 values), so the products skip the zero pieces.
+func (p *Panel) PackParts(x []float32, n, cols, parts int) {
+	if parts < 1 || parts > Parts {
+		panic(fmt.Sprintf("amx: PackParts: %d parts", parts))
+	}
+	p.parts = parts
 	if cols%32 != 0 || cols <= 0 {
 		panic(fmt.Sprintf("amx: Pack: cols %d is not a positive multiple of 32", cols))
 	}
@@ -64,7 +73,7 @@ var Parallel func(n int, fn func(lo, hi int))
 
 // PackRef is Pack in plain Go: the definition of the layout and of the split.
 func (p *Panel) PackRef(x []float32, n, cols int) {
-	p.N, p.Cols = n, cols
+	p.N, p.Cols, p.parts = n, cols, Parts
 	p.ntb = (n + 31) / 32 * 2
 	kpairs := cols / 2
 	p.buf = make([]uint16, Parts*p.ntb*cols*16)
@@ -114,7 +123,7 @@ func (p *Panel) Dot(acc Acc, a []uint16, lda, k0, kl int, load bool) {
 	ps := p.ntb * bts
 	for tp := 0; tp < p.ntb/2; tp++ {
 		b := &p.buf[(2*tp*kpairs+k0/2)*32]
-		dotTiles(cfg, &a[0], lda*2, b, bts, ps, Parts, kl/32, &acc[tp*1024], load)
+		dotTiles(cfg, &a[0], lda*2, b, bts, ps, p.parts, kl/32, &acc[tp*1024], load)
 	}
 }
 
@@ -231,7 +240,7 @@ func (p *Panel) DotGrouped(acc Acc, a []uint16, lda, k0, kl, group int, s []floa
 	ps := p.ntb * bts
 	for tp := 0; tp < p.ntb/2; tp++ {
 		b := &p.buf[(2*tp*kpairs+k0/2)*32]
-		dotTilesG(cfg, &a[0], lda*2, b, bts, ps, Parts, ng, group/32, &acc[tp*1024], &(*cb)[0], &s[0])
+		dotTilesG(cfg, &a[0], lda*2, b, bts, ps, p.parts, ng, group/32, &acc[tp*1024], &(*cb)[0], &s[0])
 	}
 	accPool.Put(cb)
 }

@@ -293,6 +293,13 @@ func (m *Int4Matrix) deqA16(buf []float32, r, k0, k1 int) {
 // and sx (n) their scales.
 func (m *FP8Matrix) matMulTA16(dst, xf, sx []float32, n int) {
 	rows, cols := m.Rows, m.Cols
+	if a16AMXOK(rows, cols, n) {
+		done := m.amxFP8(sx).mulAMX(dst, xf, n)
+		if done < rows {
+			a16GEMM(dst, xf, n, rows, cols, done, m.deqA16, sx)
+		}
+		return
+	}
 	if n >= a16GemmMin.fp8 {
 		a16GEMM(dst, xf, n, rows, cols, 0, m.deqA16, sx)
 		return

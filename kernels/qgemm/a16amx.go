@@ -1,6 +1,7 @@
 package qgemm
 
 import (
+	"cmp"
 	"sync"
 
 	"github.com/qbench/qbench/kernels/amx"
@@ -39,6 +40,10 @@ type amxA16 struct {
 	group    int
 	gscale   func(s []float32, r, k0, k1 int)
 	rowScale []float32
+	// tokScale (may be nil) scales each token's outputs afterwards; parts < amx.Parts when the
+	// activations are exact in fewer bf16 pieces (0: amx.Parts).
+	tokScale []float32
+	parts    int
 }
 
 // mulAMX computes dst (n, rows) = x · Wᵀ for the rows of whole 32-row blocks and returns how
@@ -47,7 +52,7 @@ func (q *amxA16) mulAMX(dst, x []float32, n int) int {
 	rows, cols := q.rows, q.cols
 	p := panelPool.Get().(*amx.Panel)
 	defer panelPool.Put(p)
-	p.Pack(x, n, cols)
+	p.PackParts(x, n, cols, cmp.Or(q.parts, amx.Parts))
 	unit := q.unit
 	if q.group > 0 {
 		unit = lcm(unit, q.group)
@@ -115,6 +120,22 @@ func (q *amxA16) store(p *amx.Panel, dst []float32, r int, acc amx.Acc) {
 		sc = q.rowScale[r : r+32]
 	}
 	p.Store(dst, q.rows, r, 32, acc, sc, false)
+	if q.tokScale != nil {
+		for t := range p.N {
+			a16MulSlice(dst[t*q.rows+r:t*q.rows+r+32], q.tokScale[t])
+		}
+	}
+}
+
+// amxFP8 is the AMX view of an FP8Matrix multiplying decoded e4m3 activations (exact in one bf16
+// piece) scaled by sx per token.
+func (m *FP8Matrix) amxFP8(sx []float32) *amxA16 {
+	return &amxA16{rows: m.Rows, cols: m.Cols, unit: 32, rowScale: m.Scale, tokScale: sx, parts: 1,
+		deq: func(a []uint16, lda, r, k0, k1 int, _ []int16) {
+			for j := range 32 {
+				amxDeqFP8(&a[j*lda], &m.Q[(r+j)*m.Cols+k0], k1-k0)
+			}
+		}}
 }
 
 func lcm(a, b int) int {

@@ -13,3 +13,9 @@ func amxDeqI4(dst *uint16, p *byte, nblk int, zh *int16)
 //
 //go:noescape
 func amxDeqI8(dst *uint16, q *int8, n int)
+
+// amxDeqFP8 is dst[k] = bf16(DecodeE4M3(q[k])) for k < n, n a multiple of 16 (exact; NaN codes
+// give a NaN).
+//
+//go:noescape
+func amxDeqFP8(dst *uint16, q *uint8, n int)

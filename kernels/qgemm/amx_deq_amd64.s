@@ -79,3 +79,45 @@ deqi8:
 deqi8done:
 	VZEROUPPER
 	RET
+
+// func amxDeqFP8(dst *uint16, q *uint8, n int)
+// dst[k] = bf16(DecodeE4M3(q[k])) for k < n, n a multiple of 16: the magnitude bits go to the
+// float32 exponent and mantissa (<< 20) and × 2^120 rebiases them (subnormal codes included), the
+// sign is or-ed in, and the NaN codes (0x7F, 0xFF) become a bf16 NaN.
+TEXT ·amxDeqFP8(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ q+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $4, CX
+	MOVL $0x7f, AX
+	VPBROADCASTD AX, Z10
+	MOVL $0x80, AX
+	VPBROADCASTD AX, Z11
+	MOVL $0x7b800000, AX // 2^120
+	VPBROADCASTD AX, Z12
+	MOVL $0x7fc0, AX     // bf16 quiet NaN
+	VPBROADCASTD AX, Z13
+
+deqfp8:
+	TESTQ CX, CX
+	JZ    deqfp8done
+	VPMOVZXBD (SI), Z0
+	VPANDD    Z10, Z0, Z1 // magnitude
+	VPANDD    Z11, Z0, Z2 // sign
+	VPCMPEQD  Z10, Z1, K1 // NaN codes
+	VPSLLD    $20, Z1, Z1
+	VMULPS    Z12, Z1, Z1
+	VPSLLD    $24, Z2, Z2
+	VPORD     Z2, Z1, Z1
+	VPSRLD    $16, Z1, Z1
+	VMOVDQA32 Z13, K1, Z1
+	VPMOVDW   Z1, Y1
+	VMOVDQU   Y1, (DI)
+	ADDQ $16, SI
+	ADDQ $32, DI
+	DECQ CX
+	JMP  deqfp8
+
+deqfp8done:
+	VZEROUPPER
+	RET

@@ -1,0 +1,95 @@
+package qgemm
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/qbench/qbench/kernels/amx"
+)
+
+func needAMX(t *testing.T) {
+	t.Helper()
+	if !hasAVX512 || !amx.Available() {
+		t.Skipf("no AMX here: %s", amx.Reason())
+	}
+}
+
+// TestAMXDeqExhaustive: every int8 and e4m3 code dequantizes to its exact value in bf16 (NaN codes
+// to a NaN), and every int4 code minus every zero point likewise.
+func TestAMXDeqExhaustive(t *testing.T) {
+	needAMX(t)
+	q8 := make([]int8, 256)
+	u8 := make([]uint8, 256)
+	for i := range 256 {
+		q8[i], u8[i] = int8(i), uint8(i)
+	}
+	d := make([]uint16, 256)
+	amxDeqI8(&d[0], &q8[0], 256)
+	for i, v := range q8 {
+		if got := amx.F32(d[i]); got != float32(v) {
+			t.Fatalf("int8 %d: bf16 %v", v, got)
+		}
+	}
+	amxDeqFP8(&d[0], &u8[0], 256)
+	for i, c := range u8 {
+		want, got := DecodeE4M3(c), amx.F32(d[i])
+		if c&0x7f == 0x7f {
+			if !math.IsNaN(float64(got)) {
+				t.Fatalf("e4m3 NaN code %#x: %v", c, got)
+			}
+			continue
+		}
+		if got != want || math.Signbit(float64(got)) != math.Signbit(float64(want)) {
+			t.Fatalf("e4m3 %#x: bf16 %v, want %v", c, got, want)
+		}
+	}
+	codes := make([]uint8, 64)
+	for i := range codes {
+		codes[i] = uint8(i % 16)
+	}
+	p := PackInt4(codes, 1, 64)
+	for z1 := range int16(16) {
+		for z2 := range int16(16) {
+			zh := []int16{z1, z2}
+			out := make([]uint16, 64)
+			amxDeqI4(&out[0], &p[0], 1, &zh[0])
+			for k, u := range codes {
+				if got, want := amx.F32(out[k]), float32(int16(u)-zh[k/32]); got != want {
+					t.Fatalf("int4 code %d zero %d: %v, want %v", u, zh[k/32], got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestAMXFP8NaN: a NaN weight code makes its row's outputs NaN on the AMX path too.
+func TestAMXFP8NaN(t *testing.T) {
+	needAMX(t)
+	const rows, cols, n = 64, 192, 20
+	rng := rand.New(rand.NewPCG(8, 8))
+	w := make([]float32, rows*cols)
+	for i := range w {
+		w[i] = float32(rng.NormFloat64())
+	}
+	x := make([]float32, n*cols)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	for _, nanRow := range []int{2, 40} {
+		t.Run(fmt.Sprint(nanRow), func(t *testing.T) {
+			m := QuantizeFP8(w, rows, cols)
+			m.Q[nanRow*cols+70] = 0xFF
+			dst := make([]float32, n*rows)
+			m.MatMulT(dst, x, n)
+			for i := range n {
+				for r := range rows {
+					if got := dst[i*rows+r]; math.IsNaN(float64(got)) != (r == nanRow) {
+						t.Fatalf("dst[%d,%d] = %v (NaN code in row %d)", i, r, got, nanRow)
+					}
+				}
+			}
+		})
+	}
+}
