@@ -32,7 +32,7 @@ var (
 	availWhy  string
 )
 
-// Available reports whether this process runs AMX-BF16 tiles: the CPU has AMX-TILE, AMX-BF16 and
+// Available reports whether this process runs AMX tiles: the CPU has AMX-TILE, AMX-BF16, AMX-INT8 and
 // AVX-512 (F, BW), the kernel grants the tile state, and QBENCH_AMX is not 0. The first call asks
 // the kernel for permission.
 func Available() bool {

@@ -9,7 +9,7 @@ import (
 )
 
 func cpuHasAMX() bool {
-	return cpu.X86.HasAMXTile && cpu.X86.HasAMXBF16 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW
+	return cpu.X86.HasAMXTile && cpu.X86.HasAMXBF16 && cpu.X86.HasAMXInt8 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW
 }
 
 // requestPermission asks Linux for the AMX tile data state (arch_prctl(ARCH_REQ_XCOMP_PERM,
@@ -68,3 +68,22 @@ func packTile16(dst *uint16, x *float32, ldx int, kpairs int, ps int)
 //
 //go:noescape
 func dotTilesG(c *tileConfig, a *uint16, lda int, b *uint16, bts int, ps int, parts int, ngroups int, gsteps int, acc *float32, cbuf *float32, s *float32)
+
+// dotTilesI8 is dotTiles over signed bytes with TDPBSSD: A rows of 64·ksteps int8 (lda bytes
+// apart), B tiles of 16 column quads × 16 tokens × 4 bytes (1 KiB per k-step of 64), int32 sums;
+// exact, as long as they stay in int32.
+//
+//go:noescape
+func dotTilesI8(c *tileConfig, a *int8, lda int, b *int8, bts int, ksteps int, acc *int32, load bool)
+
+// storeTileI32 writes one finished int32 C tile: dst[t·ldd + r] = (float32(src[r·16+t])·scale[r])·
+// tscale[t] for t < ntok, r < 16 (the plain loops' order of operations).
+//
+//go:noescape
+func storeTileI32(src *int32, dst *float32, ldd int, ntok int, scale *float32, tscale *float32)
+
+// packI8Tile16 writes 16 tokens of int8 activations (rows ldx bytes apart) in the B-tile layout:
+// dword kq·16 + t of dst is x[t, 4kq : 4kq+4], kq < kquads (a multiple of 16).
+//
+//go:noescape
+func packI8Tile16(dst *int8, x *int8, ldx int, kquads int)

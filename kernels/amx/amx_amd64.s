@@ -551,3 +551,143 @@ gdone:
 	TILERELEASE
 	VZEROUPPER
 	RET
+
+// tdpbssd %tmm6/7, %tmm4/5, %tmm0..3: C[i][j] += A_i · B_j over signed bytes (int32 sums).
+#define TDPI_T0_T4_T6 BYTE $0xc4; BYTE $0xe2; BYTE $0x4b; BYTE $0x5e; BYTE $0xc4
+#define TDPI_T1_T4_T7 BYTE $0xc4; BYTE $0xe2; BYTE $0x43; BYTE $0x5e; BYTE $0xcc
+#define TDPI_T2_T5_T6 BYTE $0xc4; BYTE $0xe2; BYTE $0x4b; BYTE $0x5e; BYTE $0xd5
+#define TDPI_T3_T5_T7 BYTE $0xc4; BYTE $0xe2; BYTE $0x43; BYTE $0x5e; BYTE $0xdd
+
+// func dotTilesI8(c *tileConfig, a *int8, lda int, b *int8, bts int, ksteps int, acc *int32, load bool)
+TEXT ·dotTilesI8(SB), NOSPLIT, $0-57
+	MOVQ c+0(FP), AX
+	LDTILECFG_AX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), DX
+	MOVQ DX, DI
+	SHLQ $4, DI
+	ADDQ SI, DI
+	MOVQ b+24(FP), BX
+	MOVQ bts+32(FP), R9
+	MOVQ ksteps+40(FP), R13
+	MOVQ acc+48(FP), R10
+	MOVQ $64, R8
+	MOVBLZX load+56(FP), AX
+	TESTQ AX, AX
+	JZ   izero
+	TLOAD_T0_R10
+	TLOAD_T1_R10
+	TLOAD_T2_R10
+	TLOAD_T3_R10
+	JMP  iloop
+
+izero:
+	TILEZERO_T0
+	TILEZERO_T1
+	TILEZERO_T2
+	TILEZERO_T3
+
+iloop:
+	TESTQ R13, R13
+	JZ    idone
+	TLOAD_T4_SI_DX
+	TLOAD_T5_DI_DX
+	MOVQ BX, AX
+	LEAQ (BX)(R9*1), CX
+	TLOAD_T6_AX_R8
+	TLOAD_T7_CX_R8
+	TDPI_T0_T4_T6
+	TDPI_T1_T4_T7
+	TDPI_T2_T5_T6
+	TDPI_T3_T5_T7
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $1024, BX
+	DECQ R13
+	JMP  iloop
+
+idone:
+	TSTORE_T0_R10
+	TSTORE_T1_R10
+	TSTORE_T2_R10
+	TSTORE_T3_R10
+	TILERELEASE
+	RET
+
+// func storeTileI32(src *int32, dst *float32, ldd int, ntok int, scale *float32, tscale *float32)
+// dst[t·ldd + r] = (float32(src[r·16+t]) · scale[r]) · tscale[t] for t < ntok, r < 16.
+TEXT ·storeTileI32(SB), NOSPLIT, $0-48
+	MOVQ src+0(FP), SI
+	MOVQ dst+8(FP), DI
+	MOVQ ldd+16(FP), DX
+	SHLQ $2, DX
+	MOVQ ntok+24(FP), CX
+	MOVQ scale+32(FP), R8
+	MOVQ tscale+40(FP), R9
+	VMOVDQU32 colidx<>(SB), Z1
+	VMOVUPS (R8), Z2
+
+sti:
+	TESTQ CX, CX
+	JZ    stidone
+	KXNORW K1, K1, K1
+	VPGATHERDD (SI)(Z1*4), K1, Z0
+	VCVTDQ2PS Z0, Z0
+	VMULPS Z2, Z0, Z0
+	VBROADCASTSS (R9), Z3
+	VMULPS Z3, Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $4, SI
+	ADDQ $4, R9
+	ADDQ DX, DI
+	DECQ CX
+	JMP  sti
+
+stidone:
+	VZEROUPPER
+	RET
+
+// LOAD16 loads 16 rows of 64 bytes, DX bytes apart from AX, into Z0..Z15.
+#define LOAD16 \
+	VMOVDQU32 (AX), Z0; ADDQ DX, AX; \
+	VMOVDQU32 (AX), Z1; ADDQ DX, AX; \
+	VMOVDQU32 (AX), Z2; ADDQ DX, AX; \
+	VMOVDQU32 (AX), Z3; ADDQ DX, AX; \
+	VMOVDQU32 (AX), Z4; ADDQ DX, AX; \
+	VMOVDQU32 (AX), Z5; ADDQ DX, AX; \
+	VMOVDQU32 (AX), Z6; ADDQ DX, AX; \
+	VMOVDQU32 (AX), Z7; ADDQ DX, AX; \
+	VMOVDQU32 (AX), Z8; ADDQ DX, AX; \
+	VMOVDQU32 (AX), Z9; ADDQ DX, AX; \
+	VMOVDQU32 (AX), Z10; ADDQ DX, AX; \
+	VMOVDQU32 (AX), Z11; ADDQ DX, AX; \
+	VMOVDQU32 (AX), Z12; ADDQ DX, AX; \
+	VMOVDQU32 (AX), Z13; ADDQ DX, AX; \
+	VMOVDQU32 (AX), Z14; ADDQ DX, AX; \
+	VMOVDQU32 (AX), Z15; ADDQ DX, AX
+
+// func packI8Tile16(dst *int8, x *int8, ldx int, kquads int)
+// The B-tile layout of 16 tokens of int8 activations: dword kq·16 + t of dst holds
+// x[t, 4kq .. 4kq+3], for kq < kquads (a multiple of 16): 16×16 dword blocks transposed.
+TEXT ·packI8Tile16(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), BX
+	MOVQ x+8(FP), R11
+	MOVQ ldx+16(FP), DX
+	MOVQ kquads+24(FP), CX
+	SHRQ $4, CX
+
+pi8:
+	TESTQ CX, CX
+	JZ    pi8done
+	MOVQ R11, AX
+	LOAD16
+	TRANSPOSE16
+	STORE16
+	ADDQ $64, R11
+	ADDQ $1024, BX
+	DECQ CX
+	JMP  pi8
+
+pi8done:
+	VZEROUPPER
+	RET

@@ -36,3 +36,4 @@ func a16I4R8PN(p *byte, ldp int, sc *float32, bi *float32, ldg int, gstep int, x
 func amxDeqI4(dst *uint16, p *byte, nblk int, zh *int16) { unreachable() }
 func amxDeqI8(dst *uint16, q *int8, n int)               { unreachable() }
 func amxDeqFP8(dst *uint16, q *uint8, n int)             { unreachable() }
+func amxDeqI4I8(dst *int8, p *byte, nblk int, gs *int16) { unreachable() }

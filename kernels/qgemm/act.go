@@ -94,3 +94,8 @@ func offsetU8(xq []int8) *[]byte {
 	}
 	return bq
 }
+
+// bytesAsInt8 views b as int8 codes.
+func bytesAsInt8(b []byte) []int8 {
+	return unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(b))), len(b))
+}

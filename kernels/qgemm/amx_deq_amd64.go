@@ -19,3 +19,11 @@ func amxDeqI8(dst *uint16, q *int8, n int)
 //
 //go:noescape
 func amxDeqFP8(dst *uint16, q *uint8, n int)
+
+// amxDeqI4I8 writes the int8 weights (u − 8)·gs[b] of nblk blocks of 64 packed int4 codes (W4A8:
+// gs = the block's integer group scale, 1 per channel):
+//
+//	dst[64b+j] = int8((u[64b+j] − 8)·gs[b]),  b < nblk, j < 64
+//
+//go:noescape
+func amxDeqI4I8(dst *int8, p *byte, nblk int, gs *int16)

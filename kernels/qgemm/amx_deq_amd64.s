@@ -121,3 +121,44 @@ deqfp8:
 deqfp8done:
 	VZEROUPPER
 	RET
+
+// func amxDeqI4I8(dst *int8, p *byte, nblk int, gs *int16)
+// dst[64b + j] = int8((u[64b+j] − 8)·gs[b]) for b < nblk, j < 64 (int4.go layout; the products
+// fit int8 for QQQ's group scales in [1, 16]).
+TEXT ·amxDeqI4I8(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ p+8(FP), SI
+	MOVQ nblk+16(FP), CX
+	MOVQ gs+24(FP), DX
+	MOVL $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Y15
+	MOVL $0x00080008, AX
+	VPBROADCASTD AX, Z13
+
+deqi4i8:
+	TESTQ CX, CX
+	JZ    deqi4i8done
+	VMOVDQU (SI), Y0
+	VPSRLW  $4, Y0, Y1
+	VPAND   Y15, Y0, Y0
+	VPAND   Y15, Y1, Y1
+	VPMOVZXBW Y0, Z2
+	VPMOVZXBW Y1, Z3
+	VPSUBW  Z13, Z2, Z2
+	VPSUBW  Z13, Z3, Z3
+	VPBROADCASTW (DX), Z4
+	VPMULLW Z4, Z2, Z2
+	VPMULLW Z4, Z3, Z3
+	VPMOVWB Z2, Y2
+	VPMOVWB Z3, Y3
+	VMOVDQU Y2, (DI)
+	VMOVDQU Y3, 32(DI)
+	ADDQ $32, SI
+	ADDQ $2, DX
+	ADDQ $64, DI
+	DECQ CX
+	JMP  deqi4i8
+
+deqi4i8done:
+	VZEROUPPER
+	RET

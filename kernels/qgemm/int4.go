@@ -338,13 +338,19 @@ func (m *Int4Matrix) MatMulTQRef(dst []float32, xq []int8, sx []float32, n int) 
 // MatMulTA8 computes W4A8 dst (n, rows) = X · Wᵀ with int8 per-token activations
 // (QuantizeActInt8); int32 sums are exact, equal to MatMulTA8Ref bit for bit.
 //
-// With AVX-512 VNNI the codes u ∈ [0, 15] stay unsigned in registers (two 16-row panels per
+// From a8AMXMin tokens on a CPU with AMX the int8 weights (u−8)·GroupScaleInt meet the
+// activations on AMX-INT8 tiles (a8amx.go). Below that, with AVX-512 VNNI the codes u ∈ [0, 15]
+// stay unsigned in registers (two 16-row panels per
 // 64-byte vector: low and high nibbles) and meet the signed activations in VPDPBUSD:
 // Σ_k u·x − 8·Σ_k x = Σ_k (u−8)·x per token (per group when grouped, then folded into the
 // row total by VPMULLD with GroupScaleInt: the same integer as the reference).
 func (m *Int4Matrix) MatMulTA8(dst, x []float32, n int) {
 	m.check("MatMulTA8", dst, x, n)
 	m.checkA8("MatMulTA8")
+	if a8AMXOK(m.Rows, m.Cols, n) {
+		quantMulAMX(m.amxA8(), dst, x, n)
+		return
+	}
 	if useVNNI(m.Rows, m.Cols, n) {
 		a := quantizeVNNI(x, n, m.Cols, m.actGroup(), 8)
 		mulVNNI(m.panels(), true, m.Rows, dst, a)
@@ -364,6 +370,10 @@ func (m *Int4Matrix) MatMulTQ(dst []float32, xq []int8, sx []float32, n int) {
 	m.checkA8("MatMulTQ")
 	if len(xq) < n*m.Cols || len(sx) < n || len(dst) < n*m.Rows {
 		panic("qgemm: Int4Matrix.MatMulTQ: need len(xq) ≥ n·cols, len(sx) ≥ n, len(dst) ≥ n·rows")
+	}
+	if a8AMXOK(m.Rows, m.Cols, n) {
+		m.amxA8().mul(dst, xq, sx, n)
+		return
 	}
 	if useVNNI(m.Rows, m.Cols, n) {
 		a := vnniActQ(xq, sx, n, m.Cols, m.actGroup(), 8)

@@ -82,11 +82,16 @@ func (m *Int8Matrix) MatMulTQRef(dst []float32, xq []int8, sx []float32, n int) 
 // MatMulT computes W8A8 dst (n, rows) = X · Wᵀ: activations are quantized per token
 // (QuantizeActInt8), the int32 sums are exact and equal MatMulTRef's bit for bit.
 //
-// With AVX-512 VNNI it runs the weight-stationary kernels (vnni.go): weights as unsigned
+// From a8AMXMin tokens on a CPU with AMX it runs on AMX-INT8 tiles (a8amx.go). Below that, with
+// AVX-512 VNNI it runs the weight-stationary kernels (vnni.go): weights as unsigned
 // q+128 in 16-row × 4-k panels, signed activations broadcast 4 bytes at a time, and
 // Σ_k (q+128)·x − 128·Σ_k x = Σ_k q·x per token, in blocks of 32 rows × up to 14 tokens.
 func (m *Int8Matrix) MatMulT(dst, x []float32, n int) {
 	m.check("MatMulT", dst, x, n)
+	if a8AMXOK(m.Rows, m.Cols, n) {
+		quantMulAMX(m.amxA8(), dst, x, n)
+		return
+	}
 	if useVNNI(m.Rows, m.Cols, n) {
 		a := quantizeVNNI(x, n, m.Cols, m.Cols, 128)
 		mulVNNI(m.panels(), false, m.Rows, dst, a)
@@ -106,6 +111,10 @@ func (m *Int8Matrix) MatMulTQ(dst []float32, xq []int8, sx []float32, n int) {
 	m.check("MatMulTQ", dst, nil, 0)
 	if len(xq) < n*m.Cols || len(sx) < n || len(dst) < n*m.Rows {
 		panic("qgemm: Int8Matrix.MatMulTQ: need len(xq) ≥ n·cols, len(sx) ≥ n, len(dst) ≥ n·rows")
+	}
+	if a8AMXOK(m.Rows, m.Cols, n) {
+		m.amxA8().mul(dst, xq, sx, n)
+		return
 	}
 	if useVNNI(m.Rows, m.Cols, n) {
 		a := vnniActQ(xq, sx, n, m.Cols, m.Cols, 128)

@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
+
+	"github.com/qbench/qbench/kernels/amx"
 )
 
 // u32 is the float32 unit roundoff 2^-24. Float formats are checked against the bound of
@@ -74,6 +77,7 @@ func paths() []struct {
 		name               string
 		vnni, avx512, avx2 bool
 	}{
+		{"amx+vnni+avx512", true, true, true},
 		{"vnni+avx512", true, true, true},
 		{"avx2", false, false, true},
 		{"purego", false, false, false},
@@ -83,11 +87,22 @@ func paths() []struct {
 		vnni, avx512, avx2 bool
 	}
 	for _, p := range all {
+		if strings.HasPrefix(p.name, "amx") && !amx.Available() {
+			continue
+		}
 		if (!p.vnni || hasVNNI) && (!p.avx512 || hasAVX512) && (!p.avx2 || hasAVX2) {
 			ps = append(ps, p)
 		}
 	}
 	return ps
+}
+
+// setAMX turns the AMX paths on for the "amx…" path only.
+func setAMX(t *testing.T, path string) {
+	a8, a16 := useAMXA8, useAMXA16
+	useAMXA8 = strings.HasPrefix(path, "amx")
+	useAMXA16 = useAMXA8
+	t.Cleanup(func() { useAMXA8, useAMXA16 = a8, a16 })
 }
 
 func setFlags(t *testing.T, vnni, avx512, avx2 bool) {
@@ -140,6 +155,7 @@ func TestFormatsFastVsRef(t *testing.T) {
 				rows, cols, n := sh[0], sh[1], sh[2]
 				t.Run(fmt.Sprintf("%s/%s/%dx%dxn%d", p.name, f.name, rows, cols, n), func(t *testing.T) {
 					setFlags(t, p.vnni, p.avx512, p.avx2)
+					setAMX(t, p.name)
 					rng := rand.New(rand.NewPCG(uint64(rows*1000+cols), uint64(n)))
 					w := randSlice(rng, rows*cols, 0.05)
 					x := randSlice(rng, n*cols, 1)
@@ -182,6 +198,7 @@ func TestInt8Extremes(t *testing.T) {
 	for _, p := range paths() {
 		t.Run(p.name, func(t *testing.T) {
 			setFlags(t, p.vnni, p.avx512, p.avx2)
+			setAMX(t, p.name)
 			rng := rand.New(rand.NewPCG(1, 2))
 			ext := []int8{-128, 127, -127, 0, 1, -1}
 			m := &Int8Matrix{Rows: rows, Cols: cols, Q: make([]int8, rows*cols), Scale: make([]float32, rows)}
@@ -228,6 +245,7 @@ func TestW4A8Extremes(t *testing.T) {
 	for _, p := range paths() {
 		t.Run(p.name, func(t *testing.T) {
 			setFlags(t, p.vnni, p.avx512, p.avx2)
+			setAMX(t, p.name)
 			rng := rand.New(rand.NewPCG(3, 4))
 			codes := make([]uint8, rows*cols)
 			for i := range codes {
@@ -381,10 +399,11 @@ func TestA8SizeClasses(t *testing.T) {
 	}
 	for _, p := range paths() {
 		for _, name := range []string{"W8A8", "W4A8-perchannel", "W4A8-g64", "W4A8-g128"} {
-			for _, rows := range []int{15, 33, 50} {
-				for _, cols := range []int{3, 67, 130, 300} {
+			for _, rows := range []int{15, 33, 50, 64} {
+				for _, cols := range []int{3, 67, 130, 300, 128, 576} { // 128, 576: AMX tiles
 					t.Run(fmt.Sprintf("%s/%s/%dx%d", p.name, name, rows, cols), func(t *testing.T) {
 						setFlags(t, p.vnni, p.avx512, p.avx2)
+						setAMX(t, p.name)
 						rng := rand.New(rand.NewPCG(uint64(rows), uint64(cols)))
 						f := build(name, randSlice(rng, rows*cols, 0.05), rows, cols)
 						for _, n := range []int{1, 2, 3, 13, 15, 64, 130} {

@@ -108,10 +108,13 @@ func growTo(buf []float32, n, keep int) []float32 {
 
 // rmsNormRows: dst[r] = x[r] / sqrt(mean(x[r]²) + eps) ⊙ w (kernels.RMSNorm:
 // the mean accumulated in float64).
+// rmsNormRows normalizes each of rows rows of n, split over the worker pool in prefill.
 func rmsNormRows(dst, x, w []float32, rows, n int, eps float32) {
-	for r := 0; r < rows; r++ {
-		kernels.RMSNorm(dst[r*n:(r+1)*n], x[r*n:(r+1)*n], w, eps)
-	}
+	parallelFor(rows, 16, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			kernels.RMSNorm(dst[r*n:(r+1)*n], x[r*n:(r+1)*n], w, eps)
+		}
+	})
 }
 
 func addBias(x, b []float32, rows int) {
@@ -124,10 +127,17 @@ func addBias(x, b []float32, rows int) {
 	}
 }
 
+// addInPlace is x += y, split over the worker pool in chunks of 16Ki elements (prefill).
 func addInPlace(x, y []float32) {
-	for i := range x {
-		x[i] += y[i]
-	}
+	const chunk = 1 << 14
+	y = y[:len(x)]
+	parallelFor((len(x)+chunk-1)/chunk, 1, func(lo, hi int) {
+		a, b := lo*chunk, min(hi*chunk, len(x))
+		xs, ys := x[a:b], y[a:b]
+		for i := range xs {
+			xs[i] += ys[i]
+		}
+	})
 }
 
 // siluMul: g = silu(g) ⊙ u, silu(z) = z / (1 + e^(−z)), split over the
@@ -336,13 +346,16 @@ func (m *Model) layer(li int, s *scratch, rows []Row, caches []*KVCache, tap Tap
 		addBias(s.k, L.KB, R)
 		addBias(s.v, L.VB, R)
 	}
-	for i, r := range rows {
-		m.applyRope(s.q[i*qd:(i+1)*qd], c.Heads, r.Pos)
-		m.applyRope(s.k[i*kvd:(i+1)*kvd], c.KVHeads, r.Pos)
-		kv := caches[r.Seq]
-		copy(kv.K[li][r.Pos*kvd:(r.Pos+1)*kvd], s.k[i*kvd:(i+1)*kvd])
-		copy(kv.V[li][r.Pos*kvd:(r.Pos+1)*kvd], s.v[i*kvd:(i+1)*kvd])
-	}
+	parallelFor(R, 16, func(lo, hi int) { // rows write disjoint cache positions
+		for i := lo; i < hi; i++ {
+			r := rows[i]
+			m.applyRope(s.q[i*qd:(i+1)*qd], c.Heads, r.Pos)
+			m.applyRope(s.k[i*kvd:(i+1)*kvd], c.KVHeads, r.Pos)
+			kv := caches[r.Seq]
+			copy(kv.K[li][r.Pos*kvd:(r.Pos+1)*kvd], s.k[i*kvd:(i+1)*kvd])
+			copy(kv.V[li][r.Pos*kvd:(r.Pos+1)*kvd], s.v[i*kvd:(i+1)*kvd])
+		}
+	})
 	m.attention(s.att, s.q, rows, caches, li)
 	if tap != nil {
 		tap(li, "o", s.att, R)

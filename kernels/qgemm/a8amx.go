@@ -1,0 +1,123 @@
+package qgemm
+
+import (
+	"sync"
+
+	"github.com/qbench/qbench/kernels/amx"
+)
+
+// AMX-INT8 drivers of the int8-activation formats (W8A8, W4A8) for prefill: the per-token int8
+// activations go into an amx.PanelI8, 32-row blocks of int8 weights (W8A8: Q as stored; W4A8:
+// (u − 8)·GroupScaleInt dequantized per block, which fits int8) meet them in TDPBSSD, and the exact
+// int32 sums get the plain loops' epilogue float32(acc)·Scale[r]·sx[t]: bit for bit MatMulTQRef.
+
+// a8AMXMin is the token count from which W8A8 and W4A8 run on AMX tiles (BenchmarkGEMMSmallN).
+var a8AMXMin = 16
+
+// useAMXA8 lets tests switch the AMX path off to exercise the VNNI one.
+var useAMXA8 = true
+
+func a8AMXOK(rows, cols, n int) bool {
+	return useAMXA8 && hasAVX512 && n >= a8AMXMin && rows >= 32 && amx.SupportedI8(cols)
+}
+
+var panelI8Pool = sync.Pool{New: func() any { return new(amx.PanelI8) }}
+
+// amxA8 is one int8-activation matrix as the AMX driver sees it.
+type amxA8 struct {
+	rows, cols int
+	// block returns rows r..r+31, columns [k0, k1), as int8 (row stride lda), in scratch or
+	// straight from the stored weights.
+	block func(scratch []int8, r, k0, k1 int) (a []int8, lda int)
+	scale []float32 // per row
+	// wInt is the integer weight (r, k), for the rows past the last whole 32-row block.
+	wInt func(r, k int) int32
+}
+
+// mul computes dst (n, rows) from per-token int8 activations xq (n, cols) and scales sx.
+func (q *amxA8) mul(dst []float32, xq []int8, sx []float32, n int) {
+	rows, cols := q.rows, q.cols
+	p := panelI8Pool.Get().(*amx.PanelI8)
+	defer panelI8Pool.Put(p)
+	p.Pack(xq, n, cols)
+	kc := p.KBlock()
+	r32 := rows / 32 * 32
+	parallel(r32, 32, func(lo, hi int) {
+		scratch := make([]int8, 32*kc)
+		if kc >= cols {
+			acc := p.NewAcc()
+			for r := lo; r < hi; r += 32 {
+				a, lda := q.block(scratch, r, 0, cols)
+				p.Dot(acc, a, lda, 0, cols, false)
+				p.Store(dst, rows, r, acc, q.scale[r:r+32], sx)
+			}
+			return
+		}
+		per := len(p.NewAcc())
+		accs := make(amx.AccI32, per*((hi-lo)/32))
+		for kb := 0; kb < cols; kb += kc {
+			kl := min(kc, cols-kb)
+			for r := lo; r < hi; r += 32 {
+				i := (r - lo) / 32
+				a, lda := q.block(scratch, r, kb, kb+kl)
+				p.Dot(accs[i*per:(i+1)*per], a, lda, kb, kl, kb > 0)
+			}
+		}
+		for r := lo; r < hi; r += 32 {
+			i := (r - lo) / 32
+			p.Store(dst, rows, r, accs[i*per:(i+1)*per], q.scale[r:r+32], sx)
+		}
+	})
+	// Rows past the last whole block (no real model has them: its dimensions are multiples of 32).
+	for r := r32; r < rows; r++ {
+		for i := range n {
+			var acc int32
+			for k := range cols {
+				acc += int32(xq[i*cols+k]) * q.wInt(r, k)
+			}
+			dst[i*rows+r] = float32(acc) * q.scale[r] * sx[i]
+		}
+	}
+}
+
+// amxA8 is the AMX view of an Int8Matrix: its row-major codes are the tiles' A rows as they are.
+func (m *Int8Matrix) amxA8() *amxA8 {
+	return &amxA8{rows: m.Rows, cols: m.Cols, scale: m.Scale,
+		block: func(_ []int8, r, k0, _ int) ([]int8, int) { return m.Q[r*m.Cols+k0:], m.Cols },
+		wInt:  func(r, k int) int32 { return int32(m.Q[r*m.Cols+k]) }}
+}
+
+// amxA8 is the AMX view of a symmetric Int4Matrix (W4A8): per block, codes become the int8
+// weights (u − 8)·GroupScaleInt.
+func (m *Int4Matrix) amxA8() *amxA8 {
+	ng, rb := m.groups(), RowBytes(m.Cols)
+	return &amxA8{rows: m.Rows, cols: m.Cols, scale: m.Scale, wInt: m.wInt,
+		block: func(scratch []int8, r, k0, k1 int) ([]int8, int) {
+			nb := (k1 - k0) / 64
+			var gs [1024]int16
+			for j := range 32 {
+				for b := range nb {
+					gs[b] = 1
+					if m.GroupScaleInt != nil {
+						gs[b] = int16(m.GroupScaleInt[(r+j)*ng+(k0+64*b)/m.Group])
+					}
+				}
+				amxDeqI4I8(&scratch[j*(k1-k0)], &m.Packed[(r+j)*rb+k0/2], nb, &gs[0])
+			}
+			return scratch, k1 - k0
+		}}
+}
+
+// quantMulAMX quantizes x per token (QuantizeActInt8) and runs q on the AMX tiles.
+func quantMulAMX(q *amxA8, dst, x []float32, n int) {
+	bq, bs := getBytes(n*q.cols), getF32(n)
+	xq, sx, cols := bytesAsInt8((*bq)[:n*q.cols]), *bs, q.cols
+	parallel(n, 8, func(lo, hi int) { // QuantizeActInt8, tokens over the workers
+		for i := lo; i < hi; i++ {
+			sx[i] = quantRowInt8(xq[i*cols:(i+1)*cols], x[i*cols:(i+1)*cols])
+		}
+	})
+	q.mul(dst, xq, (*bs)[:n], n)
+	bytePool.Put(bq)
+	f32Pool.Put(bs)
+}
