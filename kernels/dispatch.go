@@ -33,6 +33,10 @@ type kernelSet struct {
 	// where the set has no vector exp (the callers run the scalar expf).
 	siluMul  func(dst, gate, up []float32)
 	expShift func(x []float32, mx, scale float32) float64
+	// maxf returns the largest of x (NaN if any is NaN, as the builtin max) and scalef sets
+	// x[i] *= s, both over a positive multiple of 16 elements; nil where the set has none.
+	maxf   func(x []float32) float32
+	scalef func(x []float32, s float32)
 	// axpyRows sets dst[c] = Σ_r p[r]·v[r·ldv+c] for the columns c < c0 it handles (a multiple of 16,
 	// ≤ len(dst)) and returns c0; nil where the set has none.
 	axpyRows func(dst, p, v []float32, ldv int) (c0 int)

@@ -167,3 +167,59 @@ axr_rows16:
 axr_done:
 	VZEROUPPER
 	RET
+
+// func maxAVX512(x *float32, n int) float32
+// The largest of x[0:n] (n a positive multiple of 16), NaN if any element is NaN (as Go's max).
+TEXT ·maxAVX512(SB), NOSPLIT, $0-20
+	MOVQ   x+0(FP), SI
+	MOVQ   n+8(FP), CX
+	SHRQ   $4, CX
+	VMOVUPS (SI), Z0
+	KXORW  K2, K2, K2
+
+maxloop:
+	VMOVUPS (SI), Z2
+	VMAXPS  Z2, Z0, Z0
+	VCMPPS  $3, Z2, Z2, K1 // unordered: NaN lanes
+	KORW    K1, K2, K2
+	ADDQ    $64, SI
+	DECQ    CX
+	JNZ     maxloop
+	VEXTRACTF32X8 $1, Z0, Y1
+	VMAXPS  Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS  X1, X0, X0
+	VPERMILPS $0x4E, X0, X1
+	VMAXPS  X1, X0, X0
+	VPERMILPS $0xB1, X0, X1
+	VMAXPS  X1, X0, X0
+	KORTESTW K2, K2
+	JZ      maxdone
+	MOVL    $0x7fc00000, AX
+	MOVL    AX, X0
+
+maxdone:
+	MOVSS   X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func scaleAVX512(x *float32, s float32, n int)
+// x[i] *= s for i < n, n a multiple of 16.
+TEXT ·scaleAVX512(SB), NOSPLIT, $0-24
+	MOVQ   x+0(FP), SI
+	VBROADCASTSS s+8(FP), Z1
+	MOVQ   n+16(FP), CX
+	SHRQ   $4, CX
+	TESTQ  CX, CX
+	JZ     scaledone
+
+scaleloop:
+	VMULPS (SI), Z1, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ   $64, SI
+	DECQ   CX
+	JNZ    scaleloop
+
+scaledone:
+	VZEROUPPER
+	RET

@@ -32,13 +32,19 @@ func expf(x float32) float32 {
 // float64) and sets x[n:] to 0: the causal attention row of a query that
 // sees the first n keys.
 func SoftmaxPrefix(x []float32, n int, scale float32) {
+	ks := active
 	mx := float32(math.Inf(-1))
-	for _, v := range x[:n] {
+	i0 := 0
+	if ks.maxf != nil && n >= 16 {
+		i0 = n - n%16
+		mx = ks.maxf(x[:i0])
+	}
+	for _, v := range x[i0:n] {
 		mx = max(mx, v)
 	}
 	var sum float64
-	i0 := 0
-	if f := active.expShift; f != nil {
+	i0 = 0
+	if f := ks.expShift; f != nil {
 		if i0 = n - n%16; i0 > 0 {
 			sum = f(x[:i0], mx, scale)
 		}
@@ -50,7 +56,13 @@ func SoftmaxPrefix(x []float32, n int, scale float32) {
 		sum += float64(e)
 	}
 	inv := float32(1 / sum)
-	for i := range x[:n] {
+	i0 = 0
+	if ks.scalef != nil {
+		if i0 = n - n%16; i0 > 0 {
+			ks.scalef(x[:i0], inv)
+		}
+	}
+	for i := i0; i < n; i++ {
 		x[i] *= inv
 	}
 	clear(x[n:])

@@ -101,3 +101,53 @@ func TestSiLUMulPaths(t *testing.T) {
 		})
 	}
 }
+
+// TestMaxScalePaths: the vector max equals the builtin max bit for bit (NaN anywhere gives NaN,
+// ±Inf and ties included) and the vector scale equals x·s, on every path that has them.
+func TestMaxScalePaths(t *testing.T) {
+	for _, ks := range availableKernels() {
+		if ks.maxf == nil {
+			continue
+		}
+		t.Run(ks.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(9, 10))
+			for _, n := range []int{16, 32, 48, 160, 640} {
+				for trial := range 6 {
+					x := make([]float32, n)
+					for i := range x {
+						x[i] = float32(rng.NormFloat64() * 8)
+					}
+					switch trial {
+					case 1:
+						x[rng.IntN(n)] = float32(math.NaN())
+					case 2:
+						x[rng.IntN(n)] = float32(math.Inf(1))
+					case 3:
+						for i := range x {
+							x[i] = float32(math.Inf(-1))
+						}
+					case 4:
+						x[n-1] = 1e30 // the last lane of the last block
+					}
+					want := float32(math.Inf(-1))
+					for _, v := range x {
+						want = max(want, v)
+					}
+					got := ks.maxf(x)
+					if math.Float32bits(got) != math.Float32bits(want) && !(math.IsNaN(float64(got)) && math.IsNaN(float64(want))) {
+						t.Fatalf("n=%d trial %d: max %v, want %v", n, trial, got, want)
+					}
+					if trial == 0 {
+						y := append([]float32(nil), x...)
+						ks.scalef(y, 0.37)
+						for i := range y {
+							if y[i] != x[i]*0.37 {
+								t.Fatalf("n=%d: scale[%d] = %v, want %v", n, i, y[i], x[i]*0.37)
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}

@@ -136,6 +136,10 @@ var avx512Kernels = &kernelSet{
 	expShift: func(x []float32, mx, scale float32) float64 {
 		return expShiftAVX512(&x[0], len(x), mx, scale)
 	},
+	maxf: func(x []float32) float32 { return maxAVX512(&x[0], len(x)) },
+	scalef: func(x []float32, s float32) {
+		scaleAVX512(&x[0], s, len(x))
+	},
 	axpyRows: func(dst, p, v []float32, ldv int) int {
 		c0 := len(dst) - len(dst)%16
 		if c0 > 0 && len(v) >= (len(p)-1)*ldv+c0 {
@@ -236,6 +240,16 @@ func simdF32ToBF16(step int, f func(dst *uint16, src *float32, n int)) func(dst 
 //
 //go:noescape
 func siluMulAVX512(dst, gate, up *float32, n int)
+
+// maxAVX512 is the largest of x[0:n] (n a positive multiple of 16), NaN if any is NaN.
+//
+//go:noescape
+func maxAVX512(x *float32, n int) float32
+
+// scaleAVX512: x[i] *= s for n (a multiple of 16) elements.
+//
+//go:noescape
+func scaleAVX512(x *float32, s float32, n int)
 
 // expShiftAVX512: x[i] = e^((x[i]−mx)·scale) for n (a multiple of 16) elements; returns their sum.
 //
