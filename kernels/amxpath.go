@@ -6,10 +6,11 @@ import (
 	"github.com/qbench/qbench/kernels/amx"
 )
 
-// amxMinTokens is the token count from which MatMulTBF16 runs on AMX tiles (BenchmarkMatMulTBF16AMX:
-// below it the panel is mostly padding and the AVX-512 GEMM keeps up). A variable so that tests and
-// benchmarks can force either path.
-var amxMinTokens = 16
+// amxMinTokens is the token count from which MatMulTBF16 runs on AMX tiles. BenchmarkAMXCrossover:
+// the tile path streams the weights once for up to 32 tokens, so it ties with the AVX-512 GEMM
+// (a pass per 3 tokens) at n = 2-4 and is ahead from n = 4 (1536×576, 2048×2048). A variable so
+// that tests and benchmarks can force either path.
+var amxMinTokens = 4
 
 var panelPool = sync.Pool{New: func() any { return new(amx.Panel) }}
 

@@ -112,3 +112,30 @@ func BenchmarkBF16ToF32(b *testing.B) {
 		report(b, 0, 6<<16)
 	})
 }
+
+// BenchmarkAMXCrossover times MatMulTBF16 at small token counts with and without AMX tiles (the
+// data behind amxMinTokens).
+func BenchmarkAMXCrossover(b *testing.B) {
+	if !amx.Available() {
+		b.Skip("no AMX")
+	}
+	for _, sh := range [][2]int{{1536, 576}, {2048, 2048}} {
+		rows, cols := sh[0], sh[1]
+		w := randU16(rows * cols)
+		for _, n := range []int{2, 4, 8, 16} {
+			x := randF32(n * cols)
+			dst := make([]float32, n*rows)
+			for _, on := range []bool{false, true} {
+				b.Run(fmt.Sprintf("%dx%d/n=%d/amx=%v", rows, cols, n, on), func(b *testing.B) {
+					defer amx.SetEnabled(on)()
+					old := amxMinTokens
+					amxMinTokens = 1
+					defer func() { amxMinTokens = old }()
+					for b.Loop() {
+						MatMulTBF16(dst, w, rows, cols, x, n)
+					}
+				})
+			}
+		}
+	}
+}

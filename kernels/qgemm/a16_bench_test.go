@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/qbench/qbench/kernels"
+	"github.com/qbench/qbench/kernels/amx"
 )
 
 // a16BenchShapes are (rows, cols) of SmolLM2-135M and Llama-3.2-1B linears.
@@ -124,6 +125,44 @@ func BenchmarkA16SmallN(b *testing.B) {
 				run("W8A16", force(func() { m8.matMulTA16(dst, x[:n*cols], n) }))
 				run("W4A16-g128", force(func() { m4.matMulTA16(dst, x[:n*cols], n) }))
 				run("FP8", force(func() { mf.matMulTA16(dst, xf[:n*cols], sx, n) }))
+			}
+		}
+	}
+}
+
+// BenchmarkA16AMXCrossover times every format at small token counts with and without the AMX
+// paths (the data behind a16AMXMin and a8AMXMin).
+func BenchmarkA16AMXCrossover(b *testing.B) {
+	if !hasAVX512 || !amx.Available() {
+		b.Skip("no AMX")
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, sh := range [][2]int{{1536, 576}, {2048, 2048}} {
+		rows, cols := sh[0], sh[1]
+		w := randSlice(rng, rows*cols, 0.05)
+		m8 := QuantizeInt8(w, rows, cols)
+		m4 := QuantizeInt4(w, rows, cols, 128, false)
+		q4 := QuantizeInt4QQQ(w, rows, cols, cols)
+		fp := QuantizeFP8(w, rows, cols)
+		fs := []struct {
+			name string
+			f    func(dst, x []float32, n int)
+		}{{"W8A16", m8.MatMulTA16}, {"W4A16-g128", m4.MatMulT}, {"FP8", fp.MatMulT}, {"W8A8", m8.MatMulT}, {"W4A8", q4.MatMulTA8}}
+		for _, f := range fs {
+			for _, n := range []int{8, 16, 32, 64} {
+				x := randSlice(rng, n*cols, 1)
+				dst := make([]float32, n*rows)
+				for _, on := range []bool{false, true} {
+					b.Run(fmt.Sprintf("%s/%dx%d/n=%d/amx=%v", f.name, rows, cols, n, on), func(b *testing.B) {
+						m16, m8, u16, u8 := a16AMXMin, a8AMXMin, useAMXA16, useAMXA8
+						a16AMXMin.i8, a16AMXMin.i4, a16AMXMin.fp8, a8AMXMin.i8, a8AMXMin.i4 = 1, 1, 1, 1, 1
+						useAMXA16, useAMXA8 = on, on
+						defer func() { a16AMXMin, a8AMXMin, useAMXA16, useAMXA8 = m16, m8, u16, u8 }()
+						for b.Loop() {
+							f.f(dst, x, n)
+						}
+					})
+				}
 			}
 		}
 	}

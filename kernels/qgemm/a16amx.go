@@ -15,15 +15,18 @@ import (
 // result differs from the plain loop only in summation order and in applying s to Σ(u−z)·x rather
 // than rounding each weight u·s + b first (inside the tests' bound).
 
-// a16AMXMin is the token count from which the A16 formats run on AMX tiles (BenchmarkA16AMX); a
-// variable so that tests can move the crossover.
-var a16AMXMin = 16
+// a16AMXMin holds, per format, the token count from which the A16 formats run on AMX tiles. The
+// tile path costs a fixed dequantization of every weight per call, the AVX-512 paths a pass per
+// few tokens; measured at 1536×576 and 2048×2048 (BenchmarkA16AMXCrossover): W8A16 breaks even
+// at n ≈ 10-16, W4A16 at n ≈ 16 (2048²) to ≈ 30 (1536×576), FP8 with W8A16. A variable so that
+// tests can move the crossover.
+var a16AMXMin = struct{ i8, i4, fp8 int }{24, 32, 24}
 
 // useAMXA16 lets tests switch the AMX path off to exercise the AVX-512 one.
 var useAMXA16 = true
 
-func a16AMXOK(rows, cols, n int) bool {
-	return useAMXA16 && hasAVX512 && n >= a16AMXMin && rows >= 32 && amx.Supported(cols)
+func a16AMXOK(rows, cols, n, min int) bool {
+	return useAMXA16 && hasAVX512 && n >= min && rows >= 32 && amx.Supported(cols)
 }
 
 var panelPool = sync.Pool{New: func() any { return new(amx.Panel) }}
@@ -152,30 +155,48 @@ func (m *Int4Matrix) amxInt4() *amxA16 {
 	q := &amxA16{rows: m.Rows, cols: m.Cols, unit: 64}
 	q.deq = func(a []uint16, lda, r, k0, k1 int, zh []int16) {
 		nb := (k1 - k0 + 63) / 64
-		for j := range 32 {
+		if m.Zero == nil {
 			for h := range 2 * nb {
-				z := int16(8)
-				if m.Zero != nil {
-					z = int16(m.Zero[(r+j)*ng+(k0+32*h)/m.Group])
+				zh[h] = 8
+			}
+		}
+		for j := range 32 {
+			if m.Zero != nil {
+				z := m.Zero[(r+j)*ng : (r+j+1)*ng]
+				for h := range 2 * nb { // halves past cols (cols%64 == 32) are never read
+					zh[h] = int16(z[min((k0+32*h)/m.Group, ng-1)])
 				}
-				zh[h] = z
 			}
 			amxDeqI4(&a[j*lda], &m.Packed[(r+j)*rb+k0/2], nb, &zh[0])
 		}
 	}
 	if ng > 1 {
 		q.group = m.Group
+		st := m.amxScales()
 		q.gscale = func(s []float32, r, k0, k1 int) {
-			for g := 0; g < (k1-k0+m.Group-1)/m.Group; g++ {
-				for i := range 32 {
-					s[g*32+i] = m.Scale[(r+i)*ng+k0/m.Group+g]
-				}
-			}
+			g0, g1 := k0/m.Group, (k1+m.Group-1)/m.Group
+			copy(s, st[((r/32)*ng+g0)*32:((r/32)*ng+g1)*32])
 		}
 	} else {
 		q.rowScale = m.Scale
 	}
 	return q
+}
+
+// amxScales returns Scale regrouped by 32-row block and group (amxScale), building it once.
+func (m *Int4Matrix) amxScales() []float32 {
+	if p := m.amxScale.Load(); p != nil {
+		return *p
+	}
+	ng, nb := m.groups(), (m.Rows+31)/32
+	st := make([]float32, nb*ng*32)
+	for r := range m.Rows {
+		for g := range ng {
+			st[((r/32)*ng+g)*32+r%32] = m.Scale[r*ng+g]
+		}
+	}
+	m.amxScale.CompareAndSwap(nil, &st)
+	return *m.amxScale.Load()
 }
 
 // amxInt8 is the AMX view of an Int8Matrix (int8 codes, f32 scale per row).

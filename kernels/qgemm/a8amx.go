@@ -11,14 +11,17 @@ import (
 // (u − 8)·GroupScaleInt dequantized per block, which fits int8) meet them in TDPBSSD, and the exact
 // int32 sums get the plain loops' epilogue float32(acc)·Scale[r]·sx[t]: bit for bit MatMulTQRef.
 
-// a8AMXMin is the token count from which W8A8 and W4A8 run on AMX tiles (BenchmarkGEMMSmallN).
-var a8AMXMin = 16
+// a8AMXMin holds the token counts from which W8A8 and W4A8 run on AMX tiles: the VNNI kernels
+// stream the weights once per 14 tokens, the tile path dequantizes (W4A8) or repacks nothing but
+// pays the panel and the transposing stores; measured (BenchmarkA16AMXCrossover) break-even at
+// n ≈ 14-18 for W8A8 and ≈ 24-32 for W4A8.
+var a8AMXMin = struct{ i8, i4 int }{24, 32}
 
 // useAMXA8 lets tests switch the AMX path off to exercise the VNNI one.
 var useAMXA8 = true
 
-func a8AMXOK(rows, cols, n int) bool {
-	return useAMXA8 && hasAVX512 && n >= a8AMXMin && rows >= 32 && amx.SupportedI8(cols)
+func a8AMXOK(rows, cols, n, min int) bool {
+	return useAMXA8 && hasAVX512 && n >= min && rows >= 32 && amx.SupportedI8(cols)
 }
 
 var panelI8Pool = sync.Pool{New: func() any { return new(amx.PanelI8) }}

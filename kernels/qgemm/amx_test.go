@@ -67,7 +67,7 @@ func TestAMXDeqExhaustive(t *testing.T) {
 // TestAMXFP8NaN: a NaN weight code makes its row's outputs NaN on the AMX path too.
 func TestAMXFP8NaN(t *testing.T) {
 	needAMX(t)
-	const rows, cols, n = 64, 192, 20
+	const rows, cols, n = 64, 192, 40
 	rng := rand.New(rand.NewPCG(8, 8))
 	w := make([]float32, rows*cols)
 	for i := range w {

@@ -36,6 +36,10 @@ type Int4Matrix struct {
 	// vnni is the repacking for the VNNI kernels (vnniPanels, 4 bits per weight next to Packed),
 	// built by the first W4A8 product on a CPU with AVX-512 VNNI; W4A16-only matrices have none.
 	vnni atomic.Pointer[vnniPanels]
+
+	// amxScale is Scale regrouped for the AMX driver (a16amx.go): per 32-row block b and group g,
+	// the 32 rows' scales at (b·ng + g)·32; built on the first grouped W4A16 product on AMX.
+	amxScale atomic.Pointer[[]float32]
 }
 
 // RowBytes is the packed size of one row of cols 4-bit codes.
@@ -338,7 +342,7 @@ func (m *Int4Matrix) MatMulTQRef(dst []float32, xq []int8, sx []float32, n int) 
 // MatMulTA8 computes W4A8 dst (n, rows) = X · Wᵀ with int8 per-token activations
 // (QuantizeActInt8); int32 sums are exact, equal to MatMulTA8Ref bit for bit.
 //
-// From a8AMXMin tokens on a CPU with AMX the int8 weights (u−8)·GroupScaleInt meet the
+// From a8AMXMin.i4 tokens on a CPU with AMX the int8 weights (u−8)·GroupScaleInt meet the
 // activations on AMX-INT8 tiles (a8amx.go). Below that, with AVX-512 VNNI the codes u ∈ [0, 15]
 // stay unsigned in registers (two 16-row panels per
 // 64-byte vector: low and high nibbles) and meet the signed activations in VPDPBUSD:
@@ -347,7 +351,7 @@ func (m *Int4Matrix) MatMulTQRef(dst []float32, xq []int8, sx []float32, n int) 
 func (m *Int4Matrix) MatMulTA8(dst, x []float32, n int) {
 	m.check("MatMulTA8", dst, x, n)
 	m.checkA8("MatMulTA8")
-	if a8AMXOK(m.Rows, m.Cols, n) {
+	if a8AMXOK(m.Rows, m.Cols, n, a8AMXMin.i4) {
 		quantMulAMX(m.amxA8(), dst, x, n)
 		return
 	}
@@ -371,7 +375,7 @@ func (m *Int4Matrix) MatMulTQ(dst []float32, xq []int8, sx []float32, n int) {
 	if len(xq) < n*m.Cols || len(sx) < n || len(dst) < n*m.Rows {
 		panic("qgemm: Int4Matrix.MatMulTQ: need len(xq) ≥ n·cols, len(sx) ≥ n, len(dst) ≥ n·rows")
 	}
-	if a8AMXOK(m.Rows, m.Cols, n) {
+	if a8AMXOK(m.Rows, m.Cols, n, a8AMXMin.i4) {
 		m.amxA8().mul(dst, xq, sx, n)
 		return
 	}

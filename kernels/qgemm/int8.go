@@ -82,13 +82,13 @@ func (m *Int8Matrix) MatMulTQRef(dst []float32, xq []int8, sx []float32, n int) 
 // MatMulT computes W8A8 dst (n, rows) = X · Wᵀ: activations are quantized per token
 // (QuantizeActInt8), the int32 sums are exact and equal MatMulTRef's bit for bit.
 //
-// From a8AMXMin tokens on a CPU with AMX it runs on AMX-INT8 tiles (a8amx.go). Below that, with
+// From a8AMXMin.i8 tokens on a CPU with AMX it runs on AMX-INT8 tiles (a8amx.go). Below that, with
 // AVX-512 VNNI it runs the weight-stationary kernels (vnni.go): weights as unsigned
 // q+128 in 16-row × 4-k panels, signed activations broadcast 4 bytes at a time, and
 // Σ_k (q+128)·x − 128·Σ_k x = Σ_k q·x per token, in blocks of 32 rows × up to 14 tokens.
 func (m *Int8Matrix) MatMulT(dst, x []float32, n int) {
 	m.check("MatMulT", dst, x, n)
-	if a8AMXOK(m.Rows, m.Cols, n) {
+	if a8AMXOK(m.Rows, m.Cols, n, a8AMXMin.i8) {
 		quantMulAMX(m.amxA8(), dst, x, n)
 		return
 	}
@@ -112,7 +112,7 @@ func (m *Int8Matrix) MatMulTQ(dst []float32, xq []int8, sx []float32, n int) {
 	if len(xq) < n*m.Cols || len(sx) < n || len(dst) < n*m.Rows {
 		panic("qgemm: Int8Matrix.MatMulTQ: need len(xq) ≥ n·cols, len(sx) ≥ n, len(dst) ≥ n·rows")
 	}
-	if a8AMXOK(m.Rows, m.Cols, n) {
+	if a8AMXOK(m.Rows, m.Cols, n, a8AMXMin.i8) {
 		m.amxA8().mul(dst, xq, sx, n)
 		return
 	}
