@@ -1,6 +1,10 @@
 package kernels
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/qbench/qbench/kernels/amx"
+)
 
 // tokTile is the number of tokens (rows of x) one gemm micro-kernel call handles.
 const tokTile = 3
@@ -90,7 +94,11 @@ func setActive(name string) (restore func()) {
 // Features names the SIMD path the kernels use and the CPU features it relies on, e.g.
 // "avx512 (avx512f avx512bw avx512vl avx512dq)", "avx2 (avx2 fma)" or "go (purego)".
 func Features() string {
-	return active.name + " (" + active.features + ")"
+	f := active.name + " (" + active.features + ")"
+	if amx.Available() {
+		f += " + amx (amx-bf16 amx-int8 prefill tiles; QBENCH_AMX=0 turns them off)"
+	}
+	return f
 }
 
 // Paths lists the kernel paths this CPU can run, fastest first, e.g. "avx512 avx2 go".
