@@ -52,9 +52,26 @@ func MatMulTBF16Many(ps []BF16Product, cols int, x []float32, n int) {
 	matMulTBF16ManyAMX(ps, cols, x, n)
 }
 
-// matMulTBF16ManyAMX packs x once, runs whole 32-row blocks of every product on the workers (block
-// b of the concatenated rows), then the rows past each product's last whole block on the SIMD kernels.
+// amxChunk bounds the tokens packed at once: the panel holds 3 bf16 pieces per activation (1.5x
+// the float32 activations), so a 2048-token prefill batch of Llama-3.2-1B's down projection would
+// hold 100 MB; 512 tokens keep it at 25 MB while the weights are still streamed once per 512 tokens.
+const amxChunk = 512
+
+// matMulTBF16ManyAMX packs x once per chunk of tokens, runs whole 32-row blocks of every product on
+// the workers (block b of the concatenated rows), then the rows past each product's last whole block
+// on the SIMD kernels.
 func matMulTBF16ManyAMX(ps []BF16Product, cols int, x []float32, n int) {
+	if n > amxChunk {
+		sub := make([]BF16Product, len(ps))
+		for t0 := 0; t0 < n; t0 += amxChunk {
+			c := min(amxChunk, n-t0)
+			for i, q := range ps {
+				sub[i] = BF16Product{Dst: q.Dst[t0*q.Rows : (t0+c)*q.Rows], W: q.W, Rows: q.Rows}
+			}
+			matMulTBF16ManyAMX(sub, cols, x[t0*cols:(t0+c)*cols], c)
+		}
+		return
+	}
 	p := panelPool.Get().(*amx.Panel)
 	p.Pack(x, n, cols)
 	starts := make([]int, len(ps)+1) // first block of each product in the concatenation

@@ -15,7 +15,7 @@ import (
 // of 32 (the whole product stays on the SIMD kernels).
 var amxShapes = []matShape{
 	{32, 32, 16}, {33, 64, 17}, {64, 96, 31}, {100, 576, 32}, {192, 576, 33}, {40, 1100, 20},
-	{64, 2048, 130}, {96, 1536, 300},
+	{64, 2048, 130}, {96, 1536, 300}, {64, 64, 1100}, // 1100: three chunks of ≤ 512 tokens
 }
 
 func TestMatMulTBF16AMX(t *testing.T) {

@@ -49,9 +49,22 @@ type amxA16 struct {
 	parts    int
 }
 
+// amxChunk bounds the tokens packed at once (the panel is 1.5x the float32 activations; see
+// kernels' amxChunk).
+const amxChunk = 512
+
 // mulAMX computes dst (n, rows) = x · Wᵀ for the rows of whole 32-row blocks and returns how
 // many rows it did (rows/32·32); the caller finishes the rest.
 func (q *amxA16) mulAMX(dst, x []float32, n int) int {
+	for t0 := 0; t0 < n; t0 += amxChunk {
+		c := min(amxChunk, n-t0)
+		q.mulChunk(dst[t0*q.rows:(t0+c)*q.rows], x[t0*q.cols:(t0+c)*q.cols], c, t0)
+	}
+	return q.rows / 32 * 32
+}
+
+// mulChunk is mulAMX for tokens t0..t0+n of the call (t0 indexes tokScale).
+func (q *amxA16) mulChunk(dst, x []float32, n, t0 int) {
 	rows, cols := q.rows, q.cols
 	p := panelPool.Get().(*amx.Panel)
 	defer panelPool.Put(p)
@@ -103,21 +116,20 @@ func (q *amxA16) mulAMX(dst, x []float32, n int) int {
 					p.Dot(acc, a, lda, kb, kl, kb > 0)
 				}
 				if kc >= cols {
-					q.store(p, dst, r, acc)
+					q.store(p, dst, r, t0, acc)
 				}
 			}
 		}
 		if kc < cols {
 			for r := lo; r < hi; r += 32 {
 				i := (r - lo) / 32
-				q.store(p, dst, r, accs[i*per:(i+1)*per])
+				q.store(p, dst, r, t0, accs[i*per:(i+1)*per])
 			}
 		}
 	})
-	return r32
 }
 
-func (q *amxA16) store(p *amx.Panel, dst []float32, r int, acc amx.Acc) {
+func (q *amxA16) store(p *amx.Panel, dst []float32, r, t0 int, acc amx.Acc) {
 	var sc []float32
 	if q.group == 0 && q.rowScale != nil {
 		sc = q.rowScale[r : r+32]
@@ -125,7 +137,7 @@ func (q *amxA16) store(p *amx.Panel, dst []float32, r int, acc amx.Acc) {
 	p.Store(dst, q.rows, r, 32, acc, sc, false)
 	if q.tokScale != nil {
 		for t := range p.N {
-			a16MulSlice(dst[t*q.rows+r:t*q.rows+r+32], q.tokScale[t])
+			a16MulSlice(dst[t*q.rows+r:t*q.rows+r+32], q.tokScale[t0+t])
 		}
 	}
 }

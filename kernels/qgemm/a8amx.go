@@ -40,6 +40,25 @@ type amxA8 struct {
 // mul computes dst (n, rows) from per-token int8 activations xq (n, cols) and scales sx.
 func (q *amxA8) mul(dst []float32, xq []int8, sx []float32, n int) {
 	rows, cols := q.rows, q.cols
+	for t0 := 0; t0 < n; t0 += amxChunk {
+		c := min(amxChunk, n-t0)
+		q.mulChunk(dst[t0*rows:(t0+c)*rows], xq[t0*cols:(t0+c)*cols], sx[t0:t0+c], c)
+	}
+	// Rows past the last whole block (no real model has them: its dimensions are multiples of 32).
+	for r := rows / 32 * 32; r < rows; r++ {
+		for i := range n {
+			var acc int32
+			for k := range cols {
+				acc += int32(xq[i*cols+k]) * q.wInt(r, k)
+			}
+			dst[i*rows+r] = float32(acc) * q.scale[r] * sx[i]
+		}
+	}
+}
+
+// mulChunk runs the whole 32-row blocks for n tokens (at most amxChunk).
+func (q *amxA8) mulChunk(dst []float32, xq []int8, sx []float32, n int) {
+	rows, cols := q.rows, q.cols
 	p := panelI8Pool.Get().(*amx.PanelI8)
 	defer panelI8Pool.Put(p)
 	p.Pack(xq, n, cols)
@@ -71,16 +90,6 @@ func (q *amxA8) mul(dst []float32, xq []int8, sx []float32, n int) {
 			p.Store(dst, rows, r, accs[i*per:(i+1)*per], q.scale[r:r+32], sx)
 		}
 	})
-	// Rows past the last whole block (no real model has them: its dimensions are multiples of 32).
-	for r := r32; r < rows; r++ {
-		for i := range n {
-			var acc int32
-			for k := range cols {
-				acc += int32(xq[i*cols+k]) * q.wInt(r, k)
-			}
-			dst[i*rows+r] = float32(acc) * q.scale[r] * sx[i]
-		}
-	}
 }
 
 // amxA8 is the AMX view of an Int8Matrix: its row-major codes are the tiles' A rows as they are.

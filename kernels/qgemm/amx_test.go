@@ -93,3 +93,61 @@ func TestAMXFP8NaN(t *testing.T) {
 		})
 	}
 }
+
+// TestAMXChunks: more tokens than one packed chunk (amxChunk) on every AMX format, against the
+// plain loops (A8 bit for bit, A16 within TestA16FastVsRef's bound).
+func TestAMXChunks(t *testing.T) {
+	needAMX(t)
+	const rows, cols, n = 40, 128, 2*amxChunk + 77
+	rng := rand.New(rand.NewPCG(3, 9))
+	w := randSlice(rng, rows*cols, 0.05)
+	x := randSlice(rng, n*cols, 1)
+	m8 := QuantizeInt8(w, rows, cols)
+	m4 := QuantizeInt4(w, rows, cols, 64, true)
+	q4 := QuantizeInt4QQQ(w, rows, cols, 64)
+	fp := QuantizeFP8(w, rows, cols)
+	for _, c := range []struct {
+		name      string
+		fast, ref func(dst, x []float32, n int)
+		exact     bool
+		bound     func(r, k int) float64
+		act       func(x []float32, n, cols int) []float32
+	}{
+		{"W8A8", m8.MatMulT, m8.MatMulTRef, true, nil, nil},
+		{"W4A8-g64", q4.MatMulTA8, q4.MatMulTA8Ref, true, nil, nil},
+		{"W8A16", m8.MatMulTA16, m8.MatMulTA16Ref, false, func(r, k int) float64 { return math.Abs(float64(m8.Q[r*cols+k]) * float64(m8.Scale[r])) }, nil},
+		{"W4A16-g64-asym", m4.MatMulT, m4.MatMulTRef, false, func(r, k int) float64 {
+			s, z := m4.scaleZero(r, k/m4.Group)
+			return math.Abs(float64(s)) * (float64(m4.Code(r, k)) + float64(z))
+		}, nil},
+		{"FP8", fp.MatMulT, fp.MatMulTRef, false, func(r, k int) float64 {
+			return math.Abs(float64(DecodeE4M3(fp.Q[r*cols+k])) * float64(fp.Scale[r]))
+		}, fp8Act},
+	} {
+		got, want := make([]float32, n*rows), make([]float32, n*rows)
+		c.fast(got, x, n)
+		c.ref(want, x, n)
+		xa := x
+		if c.act != nil {
+			xa = c.act(x, n, cols)
+		}
+		for i := range n {
+			for r := range rows {
+				g, wv := got[i*rows+r], want[i*rows+r]
+				if c.exact {
+					if math.Float32bits(g) != math.Float32bits(wv) {
+						t.Fatalf("%s [%d,%d]: %v, want %v bit for bit", c.name, i, r, g, wv)
+					}
+					continue
+				}
+				var a float64
+				for k := range cols {
+					a += math.Abs(float64(xa[i*cols+k])) * c.bound(r, k)
+				}
+				if d := math.Abs(float64(g) - float64(wv)); !(d <= float64(cols+4)*u32*a) {
+					t.Fatalf("%s [%d,%d]: %v, want %v (|Δ| %g)", c.name, i, r, g, wv, d)
+				}
+			}
+		}
+	}
+}
