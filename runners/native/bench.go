@@ -17,12 +17,23 @@ type BenchResult struct {
 }
 
 // Bench measures prefill of a promptLen-token prompt and decode of steps
-// tokens after it, taking the median of reps runs.
+// tokens after it, taking the median of reps runs, after one untimed
+// warm-up prefill and decode step (as llama-bench warms up): kernels repack
+// weights on first use (VNNI panels, regrouped scales), which is not the
+// steady state a benchmark run sees.
 func Bench(m *Model, promptLen, steps, reps int) BenchResult {
 	prompt := make([]Row, promptLen)
 	for i := range prompt {
 		prompt[i] = Row{Token: (i*7919 + 13) % m.Cfg.Vocab, Pos: i}
 	}
+	warm := []*KVCache{m.NewCache()}
+	if _, err := m.Forward(prompt, warm, []int{promptLen - 1}); err != nil {
+		panic(err)
+	}
+	if _, err := m.Forward([]Row{{Token: 1, Pos: promptLen}}, warm, []int{0}); err != nil {
+		panic(err)
+	}
+	warm = nil
 	var pre, dec []float64
 	for r := 0; r < reps; r++ {
 		cache := []*KVCache{m.NewCache()}
