@@ -43,36 +43,41 @@
 	ADDQ R12, AX; \
 	ADDQ R12, CX
 
+// TILEHEAD loads the tile configuration (AX) and the registers every tile kernel shares: SI = A
+// rows 0-15, DI = A rows 16-31 (DX = the row stride in bytes), BX = B, R9 = bts (the second token
+// tile), R8 = 64 (the B and C row stride). Its arguments are the frame offsets of a, lda, b, bts.
+#define TILEHEAD(aoff, ldoff, boff, btsoff) \
+	LDTILECFG_AX; \
+	MOVQ aoff(FP), SI; \
+	MOVQ ldoff(FP), DX; \
+	MOVQ DX, DI; \
+	SHLQ $4, DI; \
+	ADDQ SI, DI; \
+	MOVQ boff(FP), BX; \
+	MOVQ btsoff(FP), R9; \
+	MOVQ $64, R8
+
+// CZERO clears the four accumulator tiles; CLOAD and CSTORE move them from and to R10.
+#define CZERO TILEZERO_T0; TILEZERO_T1; TILEZERO_T2; TILEZERO_T3
+#define CLOAD TLOAD_T0_R10; TLOAD_T1_R10; TLOAD_T2_R10; TLOAD_T3_R10
+#define CSTORE TSTORE_T0_R10; TSTORE_T1_R10; TSTORE_T2_R10; TSTORE_T3_R10
+
 // func dotTiles(c *tileConfig, a *uint16, lda int, b *uint16, bts int, ps int, parts int, ksteps int, acc *float32, load bool)
 TEXT ·dotTiles(SB), NOSPLIT, $0-73
 	MOVQ c+0(FP), AX
-	LDTILECFG_AX
-	MOVQ a+8(FP), SI
-	MOVQ lda+16(FP), DX
-	MOVQ DX, DI
-	SHLQ $4, DI
-	ADDQ SI, DI
-	MOVQ b+24(FP), BX
-	MOVQ bts+32(FP), R9
+	TILEHEAD(a+8, lda+16, b+24, bts+32)
 	MOVQ ps+40(FP), R12
 	MOVQ parts+48(FP), R11
 	MOVQ ksteps+56(FP), R13
 	MOVQ acc+64(FP), R10
-	MOVQ $64, R8
 	MOVBLZX load+72(FP), AX
 	TESTQ AX, AX
 	JZ   zero
-	TLOAD_T0_R10
-	TLOAD_T1_R10
-	TLOAD_T2_R10
-	TLOAD_T3_R10
+	CLOAD
 	JMP  loop
 
 zero:
-	TILEZERO_T0
-	TILEZERO_T1
-	TILEZERO_T2
-	TILEZERO_T3
+	CZERO
 
 loop:
 	TESTQ R13, R13
@@ -97,10 +102,7 @@ next:
 	JMP  loop
 
 done:
-	TSTORE_T0_R10
-	TSTORE_T1_R10
-	TSTORE_T2_R10
-	TSTORE_T3_R10
+	CSTORE
 	TILERELEASE
 	RET
 
@@ -473,18 +475,10 @@ p16done:
 // func dotTilesG(c *tileConfig, a *uint16, lda int, b *uint16, bts int, ps int, parts int, ngroups int, gsteps int, acc *float32, cbuf *float32, s *float32)
 TEXT ·dotTilesG(SB), NOSPLIT, $0-96
 	MOVQ c+0(FP), AX
-	LDTILECFG_AX
-	MOVQ a+8(FP), SI
-	MOVQ lda+16(FP), DX
-	MOVQ DX, DI
-	SHLQ $4, DI
-	ADDQ SI, DI
-	MOVQ b+24(FP), BX
-	MOVQ bts+32(FP), R9
+	TILEHEAD(a+8, lda+16, b+24, bts+32)
 	MOVQ ps+40(FP), R12
 	MOVQ parts+48(FP), R11
 	MOVQ cbuf+80(FP), R10
-	MOVQ $64, R8
 
 gloop:
 	MOVQ ngroups+56(FP), AX
@@ -493,10 +487,7 @@ gloop:
 	DECQ  AX
 	MOVQ  AX, ngroups+56(FP)
 	MOVQ  gsteps+64(FP), R13
-	TILEZERO_T0
-	TILEZERO_T1
-	TILEZERO_T2
-	TILEZERO_T3
+	CZERO
 
 gk:
 	TESTQ R13, R13
@@ -521,10 +512,7 @@ gnext:
 	JMP  gk
 
 gepi:
-	TSTORE_T0_R10
-	TSTORE_T1_R10
-	TSTORE_T2_R10
-	TSTORE_T3_R10
+	CSTORE
 	MOVQ acc+72(FP), AX
 	MOVQ s+88(FP), CX
 	GEPI(0)
@@ -561,31 +549,17 @@ gdone:
 // func dotTilesI8(c *tileConfig, a *int8, lda int, b *int8, bts int, ksteps int, acc *int32, load bool)
 TEXT ·dotTilesI8(SB), NOSPLIT, $0-57
 	MOVQ c+0(FP), AX
-	LDTILECFG_AX
-	MOVQ a+8(FP), SI
-	MOVQ lda+16(FP), DX
-	MOVQ DX, DI
-	SHLQ $4, DI
-	ADDQ SI, DI
-	MOVQ b+24(FP), BX
-	MOVQ bts+32(FP), R9
+	TILEHEAD(a+8, lda+16, b+24, bts+32)
 	MOVQ ksteps+40(FP), R13
 	MOVQ acc+48(FP), R10
-	MOVQ $64, R8
 	MOVBLZX load+56(FP), AX
 	TESTQ AX, AX
 	JZ   izero
-	TLOAD_T0_R10
-	TLOAD_T1_R10
-	TLOAD_T2_R10
-	TLOAD_T3_R10
+	CLOAD
 	JMP  iloop
 
 izero:
-	TILEZERO_T0
-	TILEZERO_T1
-	TILEZERO_T2
-	TILEZERO_T3
+	CZERO
 
 iloop:
 	TESTQ R13, R13
@@ -607,10 +581,7 @@ iloop:
 	JMP  iloop
 
 idone:
-	TSTORE_T0_R10
-	TSTORE_T1_R10
-	TSTORE_T2_R10
-	TSTORE_T3_R10
+	CSTORE
 	TILERELEASE
 	RET
 
