@@ -2,6 +2,7 @@ package qgemm
 
 import (
 	"cmp"
+	"fmt"
 	"sync"
 
 	"github.com/qbench/qbench/kernels/amx"
@@ -56,19 +57,28 @@ const amxChunk = 512
 // mulAMX computes dst (n, rows) = x · Wᵀ for the rows of whole 32-row blocks and returns how
 // many rows it did (rows/32·32); the caller finishes the rest.
 func (q *amxA16) mulAMX(dst, x []float32, n int) int {
-	for t0 := 0; t0 < n; t0 += amxChunk {
-		c := min(amxChunk, n-t0)
-		q.mulChunk(dst[t0*q.rows:(t0+c)*q.rows], x[t0*q.cols:(t0+c)*q.cols], c, t0)
-	}
+	mulA16Many([]*amxA16{q}, [][]float32{dst}, x, n)
 	return q.rows / 32 * 32
 }
 
-// mulChunk is mulAMX for tokens t0..t0+n of the call (t0 indexes tokScale).
-func (q *amxA16) mulChunk(dst, x []float32, n, t0 int) {
-	rows, cols := q.rows, q.cols
+// mulA16Many runs every q (same cols and parts) on x, packing each chunk of tokens once for all.
+func mulA16Many(qs []*amxA16, dsts [][]float32, x []float32, n int) {
+	cols, parts := qs[0].cols, cmp.Or(qs[0].parts, amx.Parts)
 	p := panelPool.Get().(*amx.Panel)
 	defer panelPool.Put(p)
-	p.PackParts(x, n, cols, cmp.Or(q.parts, amx.Parts))
+	for t0 := 0; t0 < n; t0 += amxChunk {
+		c := min(amxChunk, n-t0)
+		p.PackParts(x[t0*cols:(t0+c)*cols], c, cols, parts)
+		for i, q := range qs {
+			q.mulPanel(p, dsts[i][t0*q.rows:(t0+c)*q.rows], t0)
+		}
+	}
+}
+
+// mulPanel computes the whole 32-row blocks for the tokens packed in p, tokens t0… of the call
+// (t0 indexes tokScale).
+func (q *amxA16) mulPanel(p *amx.Panel, dst []float32, t0 int) {
+	rows, cols := q.rows, q.cols
 	unit := q.unit
 	if q.group > 0 {
 		unit = lcm(unit, q.group)
@@ -209,6 +219,52 @@ func (m *Int4Matrix) amxScales() []float32 {
 	}
 	m.amxScale.CompareAndSwap(nil, &st)
 	return *m.amxScale.Load()
+}
+
+// MatMulTA16Many computes dsts[i] (n, rows_i) = x · W_iᵀ for weight-only matrices that read the
+// same input x (n, cols): the q, k and v projections, or gate and up. Each m is an *Int8Matrix
+// (W8A16, as MatMulTA16) or an *Int4Matrix (W4A16, as MatMulT). Where all of them take the AMX
+// path, x is split and packed once for all; otherwise each runs on its own.
+func MatMulTA16Many(dsts [][]float32, ms []any, x []float32, n int) {
+	qs := make([]*amxA16, 0, len(ms))
+	for i, m := range ms {
+		switch m := m.(type) {
+		case *Int8Matrix:
+			m.check("MatMulTA16Many", dsts[i], x, n)
+			if a16AMXOK(m.Rows, m.Cols, n, a16AMXMin.i8) {
+				qs = append(qs, m.amxInt8())
+			}
+		case *Int4Matrix:
+			m.check("MatMulTA16Many", dsts[i], x, n)
+			if m.GroupScaleInt == nil && a16AMXOK(m.Rows, m.Cols, n, a16AMXMin.i4) {
+				qs = append(qs, m.amxInt4())
+			}
+		default:
+			panic(fmt.Sprintf("qgemm: MatMulTA16Many: %T is not an A16 matrix", m))
+		}
+	}
+	same := len(qs) == len(ms)
+	for _, q := range qs {
+		same = same && q.cols == qs[0].cols
+	}
+	if !same {
+		for i, m := range ms {
+			if m8, ok := m.(*Int8Matrix); ok {
+				m8.MatMulTA16(dsts[i], x, n)
+			} else {
+				m.(*Int4Matrix).MatMulT(dsts[i], x, n)
+			}
+		}
+		return
+	}
+	mulA16Many(qs, dsts, x, n)
+	for i, m := range ms { // rows past the last whole 32-row block
+		if m8, ok := m.(*Int8Matrix); ok && m8.Rows%32 != 0 {
+			a16GEMM(dsts[i], x, n, m8.Rows, m8.Cols, m8.Rows/32*32, m8.deqA16, nil)
+		} else if m4, ok := m.(*Int4Matrix); ok && m4.Rows%32 != 0 {
+			a16GEMM(dsts[i], x, n, m4.Rows, m4.Cols, m4.Rows/32*32, m4.deqA16, nil)
+		}
+	}
 }
 
 // amxInt8 is the AMX view of an Int8Matrix (int8 codes, f32 scale per row).

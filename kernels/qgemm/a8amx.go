@@ -1,6 +1,7 @@
 package qgemm
 
 import (
+	"fmt"
 	"sync"
 
 	"github.com/qbench/qbench/kernels/amx"
@@ -39,12 +40,31 @@ type amxA8 struct {
 
 // mul computes dst (n, rows) from per-token int8 activations xq (n, cols) and scales sx.
 func (q *amxA8) mul(dst []float32, xq []int8, sx []float32, n int) {
-	rows, cols := q.rows, q.cols
+	mulA8Many([]*amxA8{q}, [][]float32{dst}, xq, sx, n)
+}
+
+// mulA8Many runs every q (same cols) on the quantized activations, packing each chunk of tokens
+// once for all, then the rows past their last whole block.
+func mulA8Many(qs []*amxA8, dsts [][]float32, xq []int8, sx []float32, n int) {
+	cols := qs[0].cols
+	p := panelI8Pool.Get().(*amx.PanelI8)
+	defer panelI8Pool.Put(p)
 	for t0 := 0; t0 < n; t0 += amxChunk {
 		c := min(amxChunk, n-t0)
-		q.mulChunk(dst[t0*rows:(t0+c)*rows], xq[t0*cols:(t0+c)*cols], sx[t0:t0+c], c)
+		p.Pack(xq[t0*cols:(t0+c)*cols], c, cols)
+		for i, q := range qs {
+			q.mulPanel(p, dsts[i][t0*q.rows:(t0+c)*q.rows], sx[t0:t0+c])
+		}
 	}
-	// Rows past the last whole block (no real model has them: its dimensions are multiples of 32).
+	for i, q := range qs {
+		q.tail(dsts[i], xq, sx, n)
+	}
+}
+
+// tail computes the rows past the last whole 32-row block (no real model has them: its
+// dimensions are multiples of 32) with the plain loop.
+func (q *amxA8) tail(dst []float32, xq []int8, sx []float32, n int) {
+	rows, cols := q.rows, q.cols
 	for r := rows / 32 * 32; r < rows; r++ {
 		for i := range n {
 			var acc int32
@@ -56,12 +76,9 @@ func (q *amxA8) mul(dst []float32, xq []int8, sx []float32, n int) {
 	}
 }
 
-// mulChunk runs the whole 32-row blocks for n tokens (at most amxChunk).
-func (q *amxA8) mulChunk(dst []float32, xq []int8, sx []float32, n int) {
+// mulPanel runs the whole 32-row blocks for the tokens packed in p (sx: their scales).
+func (q *amxA8) mulPanel(p *amx.PanelI8, dst []float32, sx []float32) {
 	rows, cols := q.rows, q.cols
-	p := panelI8Pool.Get().(*amx.PanelI8)
-	defer panelI8Pool.Put(p)
-	p.Pack(xq, n, cols)
 	kc := p.KBlock()
 	r32 := rows / 32 * 32
 	parallel(r32, 32, func(lo, hi int) {
@@ -120,16 +137,58 @@ func (m *Int4Matrix) amxA8() *amxA8 {
 		}}
 }
 
-// quantMulAMX quantizes x per token (QuantizeActInt8) and runs q on the AMX tiles.
-func quantMulAMX(q *amxA8, dst, x []float32, n int) {
-	bq, bs := getBytes(n*q.cols), getF32(n)
-	xq, sx, cols := bytesAsInt8((*bq)[:n*q.cols]), *bs, q.cols
+// quantMulAMX quantizes x per token (QuantizeActInt8) once and runs every q on the AMX tiles.
+func quantMulAMX(qs []*amxA8, dsts [][]float32, x []float32, n int) {
+	cols := qs[0].cols
+	bq, bs := getBytes(n*cols), getF32(n)
+	xq, sx := bytesAsInt8((*bq)[:n*cols]), (*bs)[:n]
 	parallel(n, 8, func(lo, hi int) { // QuantizeActInt8, tokens over the workers
 		for i := lo; i < hi; i++ {
 			sx[i] = quantRowInt8(xq[i*cols:(i+1)*cols], x[i*cols:(i+1)*cols])
 		}
 	})
-	q.mul(dst, xq, (*bs)[:n], n)
+	mulA8Many(qs, dsts, xq, sx, n)
 	bytePool.Put(bq)
 	f32Pool.Put(bs)
+}
+
+// MatMulTA8Many computes dsts[i] (n, rows_i) = X · W_iᵀ with int8 per-token activations for
+// matrices that read the same input x (n, cols): q, k and v, or gate and up. Each m is an
+// *Int8Matrix (W8A8, as MatMulT) or a symmetric *Int4Matrix (W4A8, as MatMulTA8). Where all of
+// them take the AMX path, x is quantized and packed once for all; otherwise each runs on its own.
+// Results equal the single products bit for bit either way.
+func MatMulTA8Many(dsts [][]float32, ms []any, x []float32, n int) {
+	qs := make([]*amxA8, 0, len(ms))
+	for i, m := range ms {
+		switch m := m.(type) {
+		case *Int8Matrix:
+			m.check("MatMulTA8Many", dsts[i], x, n)
+			if a8AMXOK(m.Rows, m.Cols, n, a8AMXMin.i8) {
+				qs = append(qs, m.amxA8())
+			}
+		case *Int4Matrix:
+			m.check("MatMulTA8Many", dsts[i], x, n)
+			m.checkA8("MatMulTA8Many")
+			if a8AMXOK(m.Rows, m.Cols, n, a8AMXMin.i4) {
+				qs = append(qs, m.amxA8())
+			}
+		default:
+			panic(fmt.Sprintf("qgemm: MatMulTA8Many: %T is not an A8 matrix", m))
+		}
+	}
+	same := len(qs) == len(ms)
+	for _, q := range qs {
+		same = same && q.cols == qs[0].cols
+	}
+	if !same {
+		for i, m := range ms {
+			if m8, ok := m.(*Int8Matrix); ok {
+				m8.MatMulT(dsts[i], x, n)
+			} else {
+				m.(*Int4Matrix).MatMulTA8(dsts[i], x, n)
+			}
+		}
+		return
+	}
+	quantMulAMX(qs, dsts, x, n)
 }

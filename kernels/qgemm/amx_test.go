@@ -151,3 +151,54 @@ func TestAMXChunks(t *testing.T) {
 		}
 	}
 }
+
+// TestManyEqualsSingle: the shared-input products equal one product per matrix bit for bit (A8:
+// the same integers; A16: the same kernels on the same panel), on and off the AMX path, with a
+// matrix whose rows are no multiple of 32.
+func TestManyEqualsSingle(t *testing.T) {
+	const cols = 576
+	rng := rand.New(rand.NewPCG(4, 4))
+	mk := func(rows int) []float32 { return randSlice(rng, rows*cols, 0.05) }
+	w1, w2, w3 := mk(192), mk(64), mk(40)
+	for _, amxOn := range []bool{true, false} {
+		for _, n := range []int{40, 600} {
+			t.Run(fmt.Sprintf("amx=%v/n=%d", amxOn, n), func(t *testing.T) {
+				setAMX(t, map[bool]string{true: "amx", false: "vnni"}[amxOn])
+				x := randSlice(rng, n*cols, 1)
+				check := func(name string, ms []any, rows []int, many func([][]float32, []any, []float32, int), one func(m any, dst, x []float32, n int)) {
+					dsts := make([][]float32, len(ms))
+					for i := range ms {
+						dsts[i] = make([]float32, n*rows[i])
+					}
+					many(dsts, ms, x, n)
+					for i, m := range ms {
+						want := make([]float32, n*rows[i])
+						one(m, want, x, n)
+						for j := range want {
+							if math.Float32bits(want[j]) != math.Float32bits(dsts[i][j]) {
+								t.Fatalf("%s matrix %d [%d]: %v, single product %v", name, i, j, dsts[i][j], want[j])
+							}
+						}
+					}
+				}
+				rows := []int{192, 64, 40}
+				check("A16", []any{QuantizeInt8(w1, 192, cols), QuantizeInt4(w2, 64, cols, 128, true), QuantizeInt4(w3, 40, cols, 128, false)}, rows,
+					MatMulTA16Many, func(m any, dst, x []float32, n int) {
+						if m8, ok := m.(*Int8Matrix); ok {
+							m8.MatMulTA16(dst, x, n)
+						} else {
+							m.(*Int4Matrix).MatMulT(dst, x, n)
+						}
+					})
+				check("A8", []any{QuantizeInt8(w1, 192, cols), QuantizeInt4QQQ(w2, 64, cols, 64), QuantizeInt4QQQ(w3, 40, cols, cols)}, rows,
+					MatMulTA8Many, func(m any, dst, x []float32, n int) {
+						if m8, ok := m.(*Int8Matrix); ok {
+							m8.MatMulT(dst, x, n)
+						} else {
+							m.(*Int4Matrix).MatMulTA8(dst, x, n)
+						}
+					})
+			})
+		}
+	}
+}

@@ -352,7 +352,7 @@ func (m *Int4Matrix) MatMulTA8(dst, x []float32, n int) {
 	m.check("MatMulTA8", dst, x, n)
 	m.checkA8("MatMulTA8")
 	if a8AMXOK(m.Rows, m.Cols, n, a8AMXMin.i4) {
-		quantMulAMX(m.amxA8(), dst, x, n)
+		quantMulAMX([]*amxA8{m.amxA8()}, [][]float32{dst}, x, n)
 		return
 	}
 	if useVNNI(m.Rows, m.Cols, n) {

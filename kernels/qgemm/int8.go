@@ -89,7 +89,7 @@ func (m *Int8Matrix) MatMulTQRef(dst []float32, xq []int8, sx []float32, n int) 
 func (m *Int8Matrix) MatMulT(dst, x []float32, n int) {
 	m.check("MatMulT", dst, x, n)
 	if a8AMXOK(m.Rows, m.Cols, n, a8AMXMin.i8) {
-		quantMulAMX(m.amxA8(), dst, x, n)
+		quantMulAMX([]*amxA8{m.amxA8()}, [][]float32{dst}, x, n)
 		return
 	}
 	if useVNNI(m.Rows, m.Cols, n) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/qbench/qbench/kernels"
+	"github.com/qbench/qbench/kernels/qgemm"
 )
 
 // Linear is one weight matrix W (out, in) applied to rows of activations:
@@ -57,23 +58,61 @@ func (l *BF16Linear) MatMulT(dst, x []float32, n int) {
 }
 
 // matMulShared computes dsts[i] = x · ls[i]ᵀ for linears that read the same input (q, k, v; gate,
-// up). Where they are all bf16, one kernels.MatMulTBF16Many call packs x once for all of them.
+// up). Where they are all bf16, all weight-only int8/int4, or all int8-activation int8/int4, one
+// call packs (and for int8 activations quantizes) x once for all of them.
 func matMulShared(x []float32, n int, ls []Linear, dsts [][]float32) {
-	if n > 1 {
-		ps := make([]kernels.BF16Product, 0, len(ls))
-		for i, l := range ls {
-			if b, ok := l.(*BF16Linear); ok {
-				ps = append(ps, kernels.BF16Product{Dst: dsts[i], W: b.W, Rows: b.Out})
-			}
-		}
-		if len(ps) == len(ls) {
-			kernels.MatMulTBF16Many(ps, ls[0].(*BF16Linear).In, x, n)
-			return
-		}
+	if n > 1 && sharedProduct(x, n, ls, dsts) {
+		return
 	}
 	for i, l := range ls {
 		l.MatMulT(dsts[i], x, n)
 	}
+}
+
+// sharedProduct runs ls on x through one shared-input kernel call and reports whether it could.
+func sharedProduct(x []float32, n int, ls []Linear, dsts [][]float32) bool {
+	ps := make([]kernels.BF16Product, 0, len(ls))
+	var a16, a8 []any
+	for i, l := range ls {
+		switch l := l.(type) {
+		case *BF16Linear:
+			ps = append(ps, kernels.BF16Product{Dst: dsts[i], W: l.W, Rows: l.Out})
+		case *Int8Linear:
+			if l.Act == ActInt8 {
+				a8 = append(a8, l.M)
+			} else {
+				a16 = append(a16, l.M)
+			}
+		case *Int4Linear:
+			if l.Perm != nil { // act-order: each linear gathers its own columns
+				return false
+			}
+			if l.Act == ActInt8 {
+				a8 = append(a8, l.M)
+			} else {
+				a16 = append(a16, l.M)
+			}
+		default:
+			return false
+		}
+	}
+	_, in := ls[0].Dims()
+	switch {
+	case len(ps) == len(ls):
+		kernels.MatMulTBF16Many(ps, in, x, n)
+	case len(a16) == len(ls):
+		qgemm.MatMulTA16Many(dsts, a16, x, n)
+		for i, l := range ls {
+			if l8, ok := l.(*Int8Linear); ok {
+				l8.zeroCorrect(dsts[i], x, n)
+			}
+		}
+	case len(a8) == len(ls):
+		qgemm.MatMulTA8Many(dsts, a8, x, n)
+	default:
+		return false
+	}
+	return true
 }
 
 func checkDims(name string, l Linear, out, in int) error {

@@ -42,7 +42,13 @@ func (l *Int8Linear) MatMulT(dst, x []float32, n int) {
 		return
 	}
 	l.M.MatMulTA16(dst, x, n)
-	if l.ZeroCorr == nil {
+	l.zeroCorrect(dst, x, n)
+}
+
+// zeroCorrect adds the asymmetric weights' exact correction ZeroCorr[r]·Σ_k x[i,k] (A16; nothing
+// when symmetric).
+func (l *Int8Linear) zeroCorrect(dst, x []float32, n int) {
+	if l.ZeroCorr == nil || l.Act == ActInt8 {
 		return
 	}
 	in, out := l.M.Cols, l.M.Rows
