@@ -5,7 +5,9 @@
 // Every kernel has a plain-loop reference (fooRef) whose doc comment is the math it computes; the exported
 // function is the fast version. On amd64 the fast versions use hand-written assembly for AVX-512
 // (F+BW+VL+DQ) or AVX2+FMA, chosen at start-up from golang.org/x/sys/cpu; other architectures, and builds
-// with the noasm tag, use the pure-Go kernels. Features reports the path in use.
+// with the noasm tag, use the pure-Go kernels. Features reports the path in use. On CPUs with Intel
+// AMX, MatMulTBF16 and MatMulTBF16Many run on AMX-BF16 tiles from amxMinTokens tokens (package amx:
+// exact products, float32 sums); QBENCH_AMX=0 turns that off.
 //
 // Matrix layouts (all row-major):
 //

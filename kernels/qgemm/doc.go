@@ -21,4 +21,11 @@
 // per-group table, FP8 by shift and mask) below that (a16.go). Integer formats give results identical to
 // their reference; float formats agree within the float32 summation bound (see the tests).
 // Non-amd64 builds and CPUs without AVX-512 run pure-Go loops (int8 formats use AVX2 if present).
+//
+// Prefill on CPUs with Intel AMX (package amx): from a few dozen tokens (a16AMXMin, a8AMXMin) the
+// int8-activation formats run on AMX-INT8 tiles (TDPBSSD, exact int32 sums: bit for bit the plain
+// loops; a8amx.go) and the f32-activation formats on AMX-BF16 tiles, their integer or e4m3 codes
+// dequantized to bf16 per 32-row block and the activations split exactly into bf16 pieces
+// (a16amx.go). MatMulTA16Many and MatMulTA8Many run several matrices that read the same input on
+// one packed panel.
 package qgemm
