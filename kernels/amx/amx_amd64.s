@@ -125,45 +125,6 @@ DATA colidx<>+56(SB)/4, $224
 DATA colidx<>+60(SB)/4, $240
 GLOBL colidx<>(SB), RODATA|NOPTR, $64
 
-// func storeTile(src *float32, dst *float32, ldd int, ntok int, scale *float32, acc bool)
-TEXT ·storeTile(SB), NOSPLIT, $0-41
-	MOVQ src+0(FP), SI
-	MOVQ dst+8(FP), DI
-	MOVQ ldd+16(FP), DX
-	SHLQ $2, DX
-	MOVQ ntok+24(FP), CX
-	MOVQ scale+32(FP), R8
-	MOVBLZX acc+40(FP), R9
-	VMOVDQU32 colidx<>(SB), Z1
-	TESTQ R8, R8
-	JZ    noscale
-	VMOVUPS (R8), Z2
-	JMP   st
-
-noscale:
-	MOVL $0x3f800000, AX
-	VPBROADCASTD AX, Z2
-
-st:
-	TESTQ CX, CX
-	JZ    stdone
-	KXNORW K1, K1, K1
-	VPGATHERDD (SI)(Z1*4), K1, Z0
-	VMULPS Z2, Z0, Z0
-	TESTQ R9, R9
-	JZ    stput
-	VADDPS (DI), Z0, Z0
-
-stput:
-	VMOVUPS Z0, (DI)
-	ADDQ $4, SI
-	ADDQ DX, DI
-	DECQ CX
-	JMP  st
-
-stdone:
-	VZEROUPPER
-	RET
 
 // Word indices 2j+1 (j < 32): the high halves of the 32 float32 in two registers, in order.
 DATA oddwords<>+0(SB)/8, $0x0007000500030001
@@ -585,38 +546,6 @@ idone:
 	TILERELEASE
 	RET
 
-// func storeTileI32(src *int32, dst *float32, ldd int, ntok int, scale *float32, tscale *float32)
-// dst[t·ldd + r] = (float32(src[r·16+t]) · scale[r]) · tscale[t] for t < ntok, r < 16.
-TEXT ·storeTileI32(SB), NOSPLIT, $0-48
-	MOVQ src+0(FP), SI
-	MOVQ dst+8(FP), DI
-	MOVQ ldd+16(FP), DX
-	SHLQ $2, DX
-	MOVQ ntok+24(FP), CX
-	MOVQ scale+32(FP), R8
-	MOVQ tscale+40(FP), R9
-	VMOVDQU32 colidx<>(SB), Z1
-	VMOVUPS (R8), Z2
-
-sti:
-	TESTQ CX, CX
-	JZ    stidone
-	KXNORW K1, K1, K1
-	VPGATHERDD (SI)(Z1*4), K1, Z0
-	VCVTDQ2PS Z0, Z0
-	VMULPS Z2, Z0, Z0
-	VBROADCASTSS (R9), Z3
-	VMULPS Z3, Z0, Z0
-	VMOVUPS Z0, (DI)
-	ADDQ $4, SI
-	ADDQ $4, R9
-	ADDQ DX, DI
-	DECQ CX
-	JMP  sti
-
-stidone:
-	VZEROUPPER
-	RET
 
 // LOAD16 loads 16 rows of 64 bytes, DX bytes apart from AX, into Z0..Z15.
 #define LOAD16 \
@@ -660,5 +589,115 @@ pi8:
 	JMP  pi8
 
 pi8done:
+	VZEROUPPER
+	RET
+
+// ones are the scale of an unscaled store.
+DATA ones<>+0(SB)/8, $0x3f8000003f800000
+DATA ones<>+8(SB)/8, $0x3f8000003f800000
+DATA ones<>+16(SB)/8, $0x3f8000003f800000
+DATA ones<>+24(SB)/8, $0x3f8000003f800000
+DATA ones<>+32(SB)/8, $0x3f8000003f800000
+DATA ones<>+40(SB)/8, $0x3f8000003f800000
+DATA ones<>+48(SB)/8, $0x3f8000003f800000
+DATA ones<>+56(SB)/8, $0x3f8000003f800000
+GLOBL ones<>(SB), RODATA|NOPTR, $64
+
+// STOUT(k, Zk) stores token k's 16 outputs (Zk after TRANSPOSE16) if k < ntok (CX): × the row
+// scales (R8), + dst if acc (R9), to DI; then DI moves to the next token (DX bytes).
+#define STOUT(k, z) \
+	CMPQ CX, $k; \
+	JLE  stdone; \
+	VMULPS (R8), z, z; \
+	TESTQ R9, R9; \
+	JZ 2(PC); \
+	VADDPS (DI), z, z; \
+	VMOVUPS z, (DI); \
+	ADDQ DX, DI
+
+// func storeTile(src *float32, dst *float32, ldd int, ntok int, scale *float32, acc bool)
+// The tile's 16 rows are loaded and transposed in registers (TRANSPOSE16), one register per token.
+TEXT ·storeTile(SB), NOSPLIT, $0-41
+	MOVQ src+0(FP), AX
+	MOVQ dst+8(FP), DI
+	MOVQ ldd+16(FP), DX
+	SHLQ $2, DX
+	MOVQ ntok+24(FP), CX
+	MOVQ scale+32(FP), R8
+	MOVBLZX acc+40(FP), R9
+	TESTQ R8, R8
+	JNZ  2(PC)
+	LEAQ ones<>(SB), R8
+	MOVQ $64, R10
+	MOVQ DX, R11
+	MOVQ R10, DX
+	LOAD16
+	MOVQ R11, DX
+	TRANSPOSE16
+	STOUT(0, Z0)
+	STOUT(1, Z1)
+	STOUT(2, Z2)
+	STOUT(3, Z3)
+	STOUT(4, Z4)
+	STOUT(5, Z5)
+	STOUT(6, Z6)
+	STOUT(7, Z7)
+	STOUT(8, Z8)
+	STOUT(9, Z9)
+	STOUT(10, Z10)
+	STOUT(11, Z11)
+	STOUT(12, Z12)
+	STOUT(13, Z13)
+	STOUT(14, Z14)
+	STOUT(15, Z15)
+
+stdone:
+	VZEROUPPER
+	RET
+
+// STOUTI(k, Zk) is STOUT for int32 sums: to float32, × the row scales (R8), × the token's scale
+// (R10, advancing), to DI.
+#define STOUTI(k, z) \
+	CMPQ CX, $k; \
+	JLE  stidone; \
+	VCVTDQ2PS z, z; \
+	VMULPS (R8), z, z; \
+	VBROADCASTSS (R10), Z16; \
+	VMULPS Z16, z, z; \
+	VMOVUPS z, (DI); \
+	ADDQ $4, R10; \
+	ADDQ DX, DI
+
+// func storeTileI32(src *int32, dst *float32, ldd int, ntok int, scale *float32, tscale *float32)
+// dst[t·ldd + r] = (float32(src[r·16+t]) · scale[r]) · tscale[t] for t < ntok, r < 16.
+TEXT ·storeTileI32(SB), NOSPLIT, $0-48
+	MOVQ src+0(FP), AX
+	MOVQ dst+8(FP), DI
+	MOVQ ntok+24(FP), CX
+	MOVQ scale+32(FP), R8
+	MOVQ tscale+40(FP), R10
+	MOVQ $64, DX
+	LOAD16
+	MOVQ ldd+16(FP), DX
+	SHLQ $2, DX
+	TRANSPOSE16
+	STOUTI(0, Z0)
+	STOUTI(1, Z1)
+	STOUTI(2, Z2)
+	STOUTI(3, Z3)
+	STOUTI(4, Z4)
+	STOUTI(5, Z5)
+	STOUTI(6, Z6)
+	STOUTI(7, Z7)
+	STOUTI(8, Z8)
+	STOUTI(9, Z9)
+	STOUTI(10, Z10)
+	STOUTI(11, Z11)
+	STOUTI(12, Z12)
+	STOUTI(13, Z13)
+	STOUTI(14, Z14)
+	STOUTI(15, Z15)
+
+stidone:
 	VZEROUPPER
 	RET

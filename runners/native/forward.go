@@ -3,6 +3,7 @@ package native
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/qbench/qbench/kernels"
 )
@@ -248,6 +249,10 @@ func (m *Model) attendRow(out, q []float32, rows []Row, i, h int, caches []*KVCa
 	kernels.AxpyRows(out[i*qd+h*hd:i*qd+(h+1)*hd], sc, V[start*kvd+kvh*hd:], kvd, n, hd)
 }
 
+// attnPool holds attendBlock's scratch (K and Vᵀ of a head group, Q, scores, outputs), reused
+// across calls instead of allocated and zeroed per head group.
+var attnPool = sync.Pool{New: func() any { return new([]float32) }}
+
 // attendBlock handles the rows of one sequence (consecutive positions
 // p0…p1) for every query head of KV head kvh: S = Q_h·K_hᵀ (nq, nk),
 // causal softmax per row, O = S·V_h, with K_h (nk, hd) and V_hᵀ (hd, nk)
@@ -261,8 +266,14 @@ func (m *Model) attendBlock(out, q []float32, rows []Row, first int, caches []*K
 	nk := rows[nq-1].Pos + 1
 	kv := caches[rows[0].Seq]
 	K, V := kv.K[layer], kv.V[layer]
-	kh := make([]float32, nk*hd) // (nk, hd)
-	vt := make([]float32, hd*nk) // (hd, nk)
+	bp := attnPool.Get().(*[]float32)
+	defer attnPool.Put(bp)
+	if need := 2*nk*hd + 2*nq*hd + nq*nk; cap(*bp) < need {
+		*bp = make([]float32, need)
+	}
+	buf := (*bp)[:cap(*bp)]             // every element below is written before it is read
+	kh, buf := buf[:nk*hd], buf[nk*hd:] // (nk, hd)
+	vt, buf := buf[:hd*nk], buf[hd*nk:] // (hd, nk)
 	for t := 0; t < nk; t++ {
 		copy(kh[t*hd:(t+1)*hd], K[t*kvd+kvh*hd:t*kvd+(kvh+1)*hd])
 		vr := V[t*kvd+kvh*hd : t*kvd+(kvh+1)*hd]
@@ -270,9 +281,9 @@ func (m *Model) attendBlock(out, q []float32, rows []Row, first int, caches []*K
 			vt[d*nk+t] = v
 		}
 	}
-	qh := make([]float32, nq*hd) // (nq, hd)
-	s := make([]float32, nq*nk)  // (nq, nk)
-	o := make([]float32, nq*hd)  // (nq, hd)
+	qh, buf := buf[:nq*hd], buf[nq*hd:] // (nq, hd)
+	s, buf := buf[:nq*nk], buf[nq*nk:]  // (nq, nk)
+	o := buf[:nq*hd]                    // (nq, hd)
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	group := c.Heads / c.KVHeads
 	for h := kvh * group; h < (kvh+1)*group; h++ {
