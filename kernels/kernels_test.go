@@ -200,29 +200,35 @@ func TestMatVecMatMulT(t *testing.T) {
 
 func TestMatVecMatMulTBF16(t *testing.T) {
 	forEachPath(t, func(t *testing.T) {
-		rng := rand.New(rand.NewPCG(7, 8))
-		for _, s := range matShapes([]int{1, 2, 3, 4, 5, 7}) {
-			_, w := randBF16(rng, s.rows*s.cols)
-			_, x := randInput(rng, s.n*s.cols)
-			want := make([]float32, s.n*s.rows)
-			matMulTBF16Ref(want, w, s.rows, s.cols, x, s.n)
-			absW := func(r, c int) float64 {
-				return math.Abs(float64(math.Float32frombits(uint32(w[r*s.cols+c]) << 16)))
-			}
-
-			full, dst := padded(s.n*s.rows, guard)
-			MatMulTBF16(dst, w, s.rows, s.cols, x, s.n)
-			checkGuards(t, fmt.Sprintf("MatMulTBF16 %+v", s), full)
-			checkMatResult(t, "MatMulTBF16", s, dst, want, absW, x)
-
-			if s.n == 1 {
-				full, dst := padded(s.rows, guard)
-				MatVecBF16(dst, w, s.rows, s.cols, x)
-				checkGuards(t, fmt.Sprintf("MatVecBF16 %+v", s), full)
-				checkMatResult(t, "MatVecBF16", s, dst, want, absW, x)
-			}
-		}
+		checkMatMulTBF16(t, rand.New(rand.NewPCG(7, 8)), matShapes([]int{1, 2, 3, 4, 5, 7}))
 	})
+}
+
+// checkMatMulTBF16 runs MatMulTBF16 (and MatVecBF16 for one token) on random bf16 weights of each
+// shape against the plain loop, within checkMatResult's bound, with guards around dst.
+func checkMatMulTBF16(t *testing.T, rng *rand.Rand, shapes []matShape) {
+	t.Helper()
+	for _, s := range shapes {
+		_, w := randBF16(rng, s.rows*s.cols)
+		_, x := randInput(rng, s.n*s.cols)
+		want := make([]float32, s.n*s.rows)
+		matMulTBF16Ref(want, w, s.rows, s.cols, x, s.n)
+		absW := func(r, c int) float64 {
+			return math.Abs(float64(math.Float32frombits(uint32(w[r*s.cols+c]) << 16)))
+		}
+
+		full, dst := padded(s.n*s.rows, guard)
+		MatMulTBF16(dst, w, s.rows, s.cols, x, s.n)
+		checkGuards(t, fmt.Sprintf("MatMulTBF16 %+v", s), full)
+		checkMatResult(t, "MatMulTBF16", s, dst, want, absW, x)
+
+		if s.n == 1 {
+			full, dst := padded(s.rows, guard)
+			MatVecBF16(dst, w, s.rows, s.cols, x)
+			checkGuards(t, fmt.Sprintf("MatVecBF16 %+v", s), full)
+			checkMatResult(t, "MatVecBF16", s, dst, want, absW, x)
+		}
+	}
 }
 
 // TestMatMulTAccumulate checks that the second and later column blocks add to, and the first overwrites,

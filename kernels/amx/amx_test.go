@@ -108,11 +108,11 @@ func TestStoreScaleAccumulate(t *testing.T) {
 	acc := p.NewAcc()
 	p.Dot(acc, w, cols, 0, cols, false)
 	plain := make([]float32, n*rows)
-	p.Store(plain, rows, 0, 32, acc, nil, false)
+	p.Store(plain, rows, 0, acc, nil, false)
 	scale := randX(rng, rows)
 	got := randX(rng, n*rows)
 	want := slices.Clone(got)
-	p.Store(got, rows, 0, 32, acc, scale, true)
+	p.Store(got, rows, 0, acc, scale, true)
 	for i := range want {
 		if v := want[i] + plain[i]*scale[i%rows]; v != got[i] {
 			t.Fatalf("element %d: %g, want %g", i, got[i], v)

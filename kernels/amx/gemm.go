@@ -10,10 +10,10 @@ import (
 // (package comment): part p, token tile tb, column pair kp, token t at dword
 // ((p·ntb + tb)·kpairs + kp)·16 + t. Token tiles are padded to an even count with zero tokens.
 type Panel struct {
-	N, Cols int
-	parts   int      // pieces the products use (Parts, or fewer for activations exact in bf16)
-	ntb     int      // 16-token tiles (even)
-	buf     []uint16 // the panel
+	tokenTiles
+	Cols  int
+	parts int      // pieces the products use (Parts, or fewer for activations exact in bf16)
+	buf   []uint16 // the panel
 }
 
 // Supported reports whether the AMX products take a matrix with cols columns: cols a positive
@@ -36,8 +36,8 @@ func (p *Panel) PackParts(x []float32, n, cols, parts int) {
 	if len(x) < n*cols {
 		panic("amx: Pack: len(x) < n·cols")
 	}
-	p.N, p.Cols = n, cols
-	p.ntb = (n + 31) / 32 * 2
+	p.Cols = cols
+	p.setTokens(n)
 	size := Parts * p.ntb * cols * 16
 	if cap(p.buf) < size {
 		p.buf = make([]uint16, size)
@@ -52,16 +52,9 @@ func (p *Panel) PackParts(x []float32, n, cols, parts int) {
 			clear(p.buf[(part*p.ntb+full)*tile : (part+1)*p.ntb*tile])
 		}
 	}
-	pack := func(lo, hi int) {
-		for tb := lo; tb < hi; tb++ {
-			packTile16(&p.buf[tb*kpairs*32], &x[tb*16*cols], cols, kpairs, ps)
-		}
-	}
-	if Parallel != nil && full >= 2 && full*cols >= 1<<14 {
-		Parallel(full, pack)
-	} else {
-		pack(0, full)
-	}
+	p.packFull(cols, 1<<18, func(tb int) {
+		packTile16(&p.buf[tb*kpairs*32], &x[tb*16*cols], cols, kpairs, ps)
+	})
 	if n > full*16 {
 		packTile(&p.buf[full*kpairs*32], &x[full*16*cols], cols, n-full*16, kpairs, Parts, ps)
 	}
@@ -73,8 +66,8 @@ var Parallel func(n int, fn func(lo, hi int))
 
 // PackRef is Pack in plain Go: the definition of the layout and of the split.
 func (p *Panel) PackRef(x []float32, n, cols int) {
-	p.N, p.Cols, p.parts = n, cols, Parts
-	p.ntb = (n + 31) / 32 * 2
+	p.Cols, p.parts = cols, Parts
+	p.setTokens(n)
 	kpairs := cols / 2
 	p.buf = make([]uint16, Parts*p.ntb*cols*16)
 	for t := range n {
@@ -107,7 +100,7 @@ func F32(h uint16) float32 {
 type Acc []float32
 
 // NewAcc returns accumulators for 32 rows of p.
-func (p *Panel) NewAcc() Acc { return make(Acc, p.ntb/2*1024) }
+func (p *Panel) NewAcc() Acc { return make(Acc, p.accLen()) }
 
 // Dot accumulates the 32 rows of A (bf16, row r at a[r·lda:], columns k0..k0+kl of the panel,
 // kl a multiple of 32) times every token of p into acc: acc = A·Xᵀ (load false) or acc += A·Xᵀ.
@@ -115,7 +108,7 @@ func (p *Panel) Dot(acc Acc, a []uint16, lda, k0, kl int, load bool) {
 	if k0%32 != 0 || kl%32 != 0 || k0+kl > p.Cols || kl <= 0 {
 		panic(fmt.Sprintf("amx: Dot: columns [%d, %d) not a tile range of %d", k0, k0+kl, p.Cols))
 	}
-	if len(a) < 31*lda+kl || len(acc) < p.ntb/2*1024 {
+	if len(a) < 31*lda+kl || len(acc) < p.accLen() {
 		panic("amx: Dot: a or acc too short")
 	}
 	kpairs := p.Cols / 2
@@ -129,45 +122,70 @@ func (p *Panel) Dot(acc Acc, a []uint16, lda, k0, kl int, load bool) {
 
 // Store writes the finished acc of the 32 rows starting at row r0 of an output with ld floats per
 // token: dst[t·ld + r0 + r] = acc(r, t)·scale[r] (scale nil: 1), plus dst's value if accumulate.
-// rows ≤ 32 of the 32 are written (the block's valid rows).
-func (p *Panel) Store(dst []float32, ld, r0, rows int, acc Acc, scale []float32, accumulate bool) {
-	if p.N > 0 && len(dst) < (p.N-1)*ld+r0+rows {
-		panic("amx: Store: dst too short")
-	}
-	if rows != 32 && rows != 16 {
-		panic("amx: Store: rows must be 16 or 32")
+func (p *Panel) Store(dst []float32, ld, r0 int, acc Acc, scale []float32, accumulate bool) {
+	if p.N > 0 && len(dst) < (p.N-1)*ld+r0+32 || scale != nil && len(scale) < 32 {
+		panic("amx: Store: dst or scale too short")
 	}
 	var sp [2]*float32
 	if scale != nil {
-		sp[0] = &scale[0]
-		if rows == 32 {
-			sp[1] = &scale[16]
-		}
+		sp = [2]*float32{&scale[0], &scale[16]}
 	}
-	for tp := 0; tp < p.ntb/2; tp++ {
-		for j := range 2 {
-			t0 := (2*tp + j) * 16
-			ntok := min(16, p.N-t0)
-			if ntok <= 0 {
-				continue
-			}
-			for i := 0; i < rows/16; i++ {
-				storeTile(&acc[tp*1024+(2*i+j)*256], &dst[t0*ld+r0+16*i], ld, ntok, sp[i], accumulate)
-			}
+	p.eachTile(func(tp, j, t0, ntok int) {
+		for i := range 2 {
+			storeTile(&acc[tp*1024+(2*i+j)*256], &dst[t0*ld+r0+16*i], ld, ntok, sp[i], accumulate)
 		}
-	}
+	})
 }
 
-var accPool = sync.Pool{New: func() any { return new([]float32) }}
+var (
+	accPool    = sync.Pool{New: func() any { return new([]float32) }}
+	accPoolI32 = sync.Pool{New: func() any { return new([]int32) }}
+)
 
-// getAcc returns a pooled scratch of at least n floats (contents undefined).
-func getAcc(n int) *[]float32 {
-	b := accPool.Get().(*[]float32)
+// getScratch returns a pooled scratch of at least n elements (contents undefined) and its pool.
+func getScratch[E float32 | int32](n int) (*[]E, *sync.Pool) {
+	pool := &accPool
+	var z E
+	if _, ok := any(z).(int32); ok {
+		pool = &accPoolI32
+	}
+	b := pool.Get().(*[]E)
 	if cap(*b) < n {
-		*b = make([]float32, n)
+		*b = make([]E, n)
 	}
 	*b = (*b)[:n]
-	return b
+	return b, pool
+}
+
+// Sweep is the column-blocked loop every AMX driver runs over its 32-row blocks lo, lo+32, … < hi:
+// for each column block [kb, kb+kl) of width kc (the last may be narrower), dot(acc, r, kb, kl,
+// load) accumulates row block r's sums (load false on the first column block: start from zero),
+// and store(acc, r) writes a block once it has seen every column. With one column block a single
+// accumulator of per elements serves the row blocks in turn; otherwise each keeps its own.
+func Sweep[E float32 | int32](lo, hi, cols, kc, per int, dot func(acc []E, r, kb, kl int, load bool), store func(acc []E, r int)) {
+	if kc >= cols {
+		b, pool := getScratch[E](per)
+		for r := lo; r < hi; r += 32 {
+			dot(*b, r, 0, cols, false)
+			store(*b, r)
+		}
+		pool.Put(b)
+		return
+	}
+	b, pool := getScratch[E]((hi - lo) / 32 * per)
+	defer pool.Put(b)
+	accs := *b
+	for kb := 0; kb < cols; kb += kc {
+		kl := min(kc, cols-kb)
+		for r := lo; r < hi; r += 32 {
+			i := (r - lo) / 32
+			dot(accs[i*per:(i+1)*per], r, kb, kl, kb > 0)
+		}
+	}
+	for r := lo; r < hi; r += 32 {
+		i := (r - lo) / 32
+		store(accs[i*per:(i+1)*per], r)
+	}
 }
 
 // MulBF16 computes dst[t·rows + r] = Σ_k w[r·cols+k]·x[t·cols+k] for rows r in [lo, hi) and all
@@ -177,44 +195,14 @@ func (p *Panel) MulBF16(dst []float32, w []uint16, rows, lo, hi int) {
 	if (hi-lo)%32 != 0 || len(w) < rows*cols {
 		panic("amx: MulBF16: row range not a multiple of 32, or w too short")
 	}
-	per := p.ntb / 2 * 1024
-	kc := p.KBlock()
-	if kc >= cols {
-		b := getAcc(per)
-		for r := lo; r < hi; r += 32 {
-			p.Dot(*b, w[r*cols:], cols, 0, cols, false)
-			p.Store(dst, rows, r, 32, *b, nil, false)
-		}
-		accPool.Put(b)
-		return
-	}
-	b := getAcc((hi - lo) / 32 * per)
-	defer accPool.Put(b)
-	accs := *b
-	for kb := 0; kb < cols; kb += kc {
-		kl := min(kc, cols-kb)
-		for r := lo; r < hi; r += 32 {
-			i := (r - lo) / 32
-			p.Dot(accs[i*per:(i+1)*per], w[r*cols+kb:], cols, kb, kl, kb > 0)
-		}
-	}
-	for r := lo; r < hi; r += 32 {
-		i := (r - lo) / 32
-		p.Store(dst, rows, r, 32, accs[i*per:(i+1)*per], nil, false)
-	}
+	Sweep(lo, hi, cols, p.KBlock(), p.accLen(),
+		func(acc []float32, r, kb, kl int, load bool) { p.Dot(acc, w[r*cols+kb:], cols, kb, kl, load) },
+		func(acc []float32, r int) { p.Store(dst, rows, r, acc, nil, false) })
 }
 
 // KBlock is the column block the drivers sweep at once: the panel's slice of it (all tokens, all
 // parts) stays within ~1 MiB of L2 while the weight rows stream over it. A multiple of 32.
-func (p *Panel) KBlock() int {
-	kc := (1 << 20) / (p.ntb * 16 * Parts * 2) / 32 * 32
-	kc = max(kc, 128)
-	if kc >= p.Cols {
-		return p.Cols
-	}
-	nk := (p.Cols + kc - 1) / kc
-	return ((p.Cols+nk-1)/nk + 31) / 32 * 32
-}
+func (p *Panel) KBlock() int { return kBlock(p.Cols, p.ntb*16*Parts*2, 32, 128) }
 
 // DotGrouped is Dot for weights quantized in groups of group columns (a multiple of 32) with a
 // float32 scale per row and group: acc (+)= Σ_g s_g ⊙ (A_g · X_gᵀ), where A holds the groups'
@@ -228,13 +216,13 @@ func (p *Panel) DotGrouped(acc Acc, a []uint16, lda, k0, kl, group int, s []floa
 		panic(fmt.Sprintf("amx: DotGrouped: columns [%d, %d) not a tile range of %d", k0, k0+kl, p.Cols))
 	}
 	ng := kl / group
-	if len(a) < 31*lda+kl || len(acc) < p.ntb/2*1024 || len(s) < ng*32 {
+	if len(a) < 31*lda+kl || len(acc) < p.accLen() || len(s) < ng*32 {
 		panic("amx: DotGrouped: a, acc or s too short")
 	}
 	if !load {
-		clear(acc[:p.ntb/2*1024])
+		clear(acc[:p.accLen()])
 	}
-	cb := getAcc(1024)
+	cb, pool := getScratch[float32](1024)
 	kpairs := p.Cols / 2
 	bts := kpairs * 64
 	ps := p.ntb * bts
@@ -242,5 +230,5 @@ func (p *Panel) DotGrouped(acc Acc, a []uint16, lda, k0, kl, group int, s []floa
 		b := &p.buf[(2*tp*kpairs+k0/2)*32]
 		dotTilesG(cfg, &a[0], lda*2, b, bts, ps, p.parts, ng, group/32, &acc[tp*1024], &(*cb)[0], &s[0])
 	}
-	accPool.Put(cb)
+	pool.Put(cb)
 }

@@ -7,9 +7,9 @@ import "fmt"
 // x[t, 4kq : 4kq+4]. Token tiles are padded to an even count with zero tokens. Products on it
 // are exact int32 sums, so they equal the plain integer loops bit for bit.
 type PanelI8 struct {
-	N, Cols int
-	ntb     int
-	buf     []int8
+	tokenTiles
+	Cols int
+	buf  []int8
 }
 
 // SupportedI8 reports whether the int8 products take cols columns: a positive multiple of 64
@@ -24,8 +24,8 @@ func (p *PanelI8) Pack(xq []int8, n, cols int) {
 	if len(xq) < n*cols {
 		panic("amx: PanelI8.Pack: len(xq) < n·cols")
 	}
-	p.N, p.Cols = n, cols
-	p.ntb = (n + 31) / 32 * 2
+	p.Cols = cols
+	p.setTokens(n)
 	tile := cols * 16 // bytes per token tile
 	size := p.ntb * tile
 	if cap(p.buf) < size {
@@ -33,16 +33,9 @@ func (p *PanelI8) Pack(xq []int8, n, cols int) {
 	}
 	p.buf = p.buf[:size]
 	full := n / 16
-	pack := func(lo, hi int) {
-		for tb := lo; tb < hi; tb++ {
-			packI8Tile16(&p.buf[tb*tile], &xq[tb*16*cols], cols, cols/4)
-		}
-	}
-	if Parallel != nil && full >= 2 && full*cols >= 1<<15 {
-		Parallel(full, pack)
-	} else {
-		pack(0, full)
-	}
+	p.packFull(cols, 1<<19, func(tb int) {
+		packI8Tile16(&p.buf[tb*tile], &xq[tb*16*cols], cols, cols/4)
+	})
 	if full < p.ntb {
 		clear(p.buf[full*tile:])
 		for t := full * 16; t < n; t++ { // the partial tile, in Go
@@ -58,7 +51,7 @@ func (p *PanelI8) Pack(xq []int8, n, cols int) {
 type AccI32 []int32
 
 // NewAcc returns accumulators for 32 rows of p.
-func (p *PanelI8) NewAcc() AccI32 { return make(AccI32, p.ntb/2*1024) }
+func (p *PanelI8) NewAcc() AccI32 { return make(AccI32, p.accLen()) }
 
 // Dot accumulates the 32 int8 rows of A (row r at a[r·lda:], columns k0..k0+kl of the panel, kl
 // a multiple of 64) times every token into acc: acc = A·Xᵀ (load false) or acc += A·Xᵀ.
@@ -66,7 +59,7 @@ func (p *PanelI8) Dot(acc AccI32, a []int8, lda, k0, kl int, load bool) {
 	if k0%64 != 0 || kl%64 != 0 || k0+kl > p.Cols || kl <= 0 {
 		panic(fmt.Sprintf("amx: PanelI8.Dot: columns [%d, %d) not a tile range of %d", k0, k0+kl, p.Cols))
 	}
-	if len(a) < 31*lda+kl || len(acc) < p.ntb/2*1024 {
+	if len(a) < 31*lda+kl || len(acc) < p.accLen() {
 		panic("amx: PanelI8.Dot: a or acc too short")
 	}
 	bts := p.Cols * 16
@@ -81,26 +74,12 @@ func (p *PanelI8) Store(dst []float32, ld, r0 int, acc AccI32, scale, sx []float
 	if p.N > 0 && len(dst) < (p.N-1)*ld+r0+32 || len(scale) < 32 || len(sx) < p.N {
 		panic("amx: PanelI8.Store: dst, scale or sx too short")
 	}
-	for tp := 0; tp < p.ntb/2; tp++ {
-		for j := range 2 {
-			t0 := (2*tp + j) * 16
-			ntok := min(16, p.N-t0)
-			if ntok <= 0 {
-				continue
-			}
-			for i := range 2 {
-				storeTileI32(&acc[tp*1024+(2*i+j)*256], &dst[t0*ld+r0+16*i], ld, ntok, &scale[16*i], &sx[t0])
-			}
+	p.eachTile(func(tp, j, t0, ntok int) {
+		for i := range 2 {
+			storeTileI32(&acc[tp*1024+(2*i+j)*256], &dst[t0*ld+r0+16*i], ld, ntok, &scale[16*i], &sx[t0])
 		}
-	}
+	})
 }
 
 // KBlock is the column block (a multiple of 64) whose panel slice stays within ~1 MiB of L2.
-func (p *PanelI8) KBlock() int {
-	kc := max((1<<20)/(p.ntb*16)/64*64, 256)
-	if kc >= p.Cols {
-		return p.Cols
-	}
-	nk := (p.Cols + kc - 1) / kc
-	return ((p.Cols+nk-1)/nk + 63) / 64 * 64
-}
+func (p *PanelI8) KBlock() int { return kBlock(p.Cols, p.ntb*16, 64, 256) }

@@ -98,11 +98,8 @@ func a16MulSlice(d []float32, s float32) {
 // matMulTA16 is Int8Matrix.MatMulTA16 after the checks.
 func (m *Int8Matrix) matMulTA16(dst, x []float32, n int) {
 	rows, cols := m.Rows, m.Cols
-	if a16AMXOK(rows, cols, n, a16AMXMin.i8) {
-		done := m.amxInt8().mulAMX(dst, x, n)
-		if done < rows {
-			a16GEMM(dst, x, n, rows, cols, done, m.deqA16, nil)
-		}
+	if q := m.a16View(n); q != nil {
+		mulA16Many([]*amxA16{q}, [][]float32{dst}, x, n)
 		return
 	}
 	if n >= a16GemmMin.i8 {
@@ -186,11 +183,8 @@ func (m *Int4Matrix) ghalf() int {
 // matMulTA16 is Int4Matrix.MatMulT after the checks.
 func (m *Int4Matrix) matMulTA16(dst, x []float32, n int) {
 	rows, cols := m.Rows, m.Cols
-	if m.GroupScaleInt == nil && a16AMXOK(rows, cols, n, a16AMXMin.i4) {
-		done := m.amxInt4().mulAMX(dst, x, n)
-		if done < rows {
-			a16GEMM(dst, x, n, rows, cols, done, m.deqA16, nil)
-		}
+	if q := m.a16View(n); q != nil {
+		mulA16Many([]*amxA16{q}, [][]float32{dst}, x, n)
 		return
 	}
 	if n >= a16GemmMin.i4 {
@@ -294,10 +288,7 @@ func (m *Int4Matrix) deqA16(buf []float32, r, k0, k1 int) {
 func (m *FP8Matrix) matMulTA16(dst, xf, sx []float32, n int) {
 	rows, cols := m.Rows, m.Cols
 	if a16AMXOK(rows, cols, n, a16AMXMin.fp8) {
-		done := m.amxFP8(sx).mulAMX(dst, xf, n)
-		if done < rows {
-			a16GEMM(dst, xf, n, rows, cols, done, m.deqA16, sx)
-		}
+		mulA16Many([]*amxA16{m.amxFP8(sx)}, [][]float32{dst}, xf, n)
 		return
 	}
 	if n >= a16GemmMin.fp8 {

@@ -154,10 +154,10 @@ func BenchmarkA16AMXCrossover(b *testing.B) {
 				dst := make([]float32, n*rows)
 				for _, on := range []bool{false, true} {
 					b.Run(fmt.Sprintf("%s/%dx%d/n=%d/amx=%v", f.name, rows, cols, n, on), func(b *testing.B) {
-						m16, m8, u16, u8 := a16AMXMin, a8AMXMin, useAMXA16, useAMXA8
+						m16, m8 := a16AMXMin, a8AMXMin
 						a16AMXMin.i8, a16AMXMin.i4, a16AMXMin.fp8, a8AMXMin.i8, a8AMXMin.i4 = 1, 1, 1, 1, 1
-						useAMXA16, useAMXA8 = on, on
-						defer func() { a16AMXMin, a8AMXMin, useAMXA16, useAMXA8 = m16, m8, u16, u8 }()
+						defer amx.SetEnabled(on)()
+						defer func() { a16AMXMin, a8AMXMin = m16, m8 }()
 						for b.Loop() {
 							f.f(dst, x, n)
 						}

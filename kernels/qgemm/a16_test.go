@@ -79,9 +79,7 @@ func a16Paths(t *testing.T) []string {
 }
 
 func setAMXA16(t *testing.T, on bool) {
-	prev := useAMXA16
-	useAMXA16 = on
-	t.Cleanup(func() { useAMXA16 = prev })
+	t.Cleanup(amx.SetEnabled(on))
 }
 
 // TestA16FastVsRef compares every format, path and shape with the plain loops. Tolerance: the

@@ -2,7 +2,6 @@ package qgemm
 
 import (
 	"cmp"
-	"fmt"
 	"sync"
 
 	"github.com/qbench/qbench/kernels/amx"
@@ -23,11 +22,8 @@ import (
 // tests can move the crossover.
 var a16AMXMin = struct{ i8, i4, fp8 int }{24, 32, 24}
 
-// useAMXA16 lets tests switch the AMX path off to exercise the AVX-512 one.
-var useAMXA16 = true
-
 func a16AMXOK(rows, cols, n, min int) bool {
-	return useAMXA16 && hasAVX512 && n >= min && rows >= 32 && amx.Supported(cols)
+	return hasAVX512 && n >= min && rows >= 32 && amx.Supported(cols)
 }
 
 var panelPool = sync.Pool{New: func() any { return new(amx.Panel) }}
@@ -48,20 +44,16 @@ type amxA16 struct {
 	// activations are exact in fewer bf16 pieces (0: amx.Parts).
 	tokScale []float32
 	parts    int
+	// deqF32 is the matrix's float32 dequantization (a16GEMM's), for rows past the last block.
+	deqF32 func(buf []float32, r, k0, k1 int)
 }
 
 // amxChunk bounds the tokens packed at once (the panel is 1.5x the float32 activations; see
 // kernels' amxChunk).
 const amxChunk = 512
 
-// mulAMX computes dst (n, rows) = x · Wᵀ for the rows of whole 32-row blocks and returns how
-// many rows it did (rows/32·32); the caller finishes the rest.
-func (q *amxA16) mulAMX(dst, x []float32, n int) int {
-	mulA16Many([]*amxA16{q}, [][]float32{dst}, x, n)
-	return q.rows / 32 * 32
-}
-
-// mulA16Many runs every q (same cols and parts) on x, packing each chunk of tokens once for all.
+// mulA16Many runs every q (same cols and parts) on x, packing each chunk of tokens once for all,
+// then the rows past each one's last whole 32-row block on the AVX-512 GEMM path.
 func mulA16Many(qs []*amxA16, dsts [][]float32, x []float32, n int) {
 	cols, parts := qs[0].cols, cmp.Or(qs[0].parts, amx.Parts)
 	p := panelPool.Get().(*amx.Panel)
@@ -71,6 +63,11 @@ func mulA16Many(qs []*amxA16, dsts [][]float32, x []float32, n int) {
 		p.PackParts(x[t0*cols:(t0+c)*cols], c, cols, parts)
 		for i, q := range qs {
 			q.mulPanel(p, dsts[i][t0*q.rows:(t0+c)*q.rows], t0)
+		}
+	}
+	for i, q := range qs {
+		if r32 := q.rows / 32 * 32; r32 < q.rows {
+			a16GEMM(dsts[i], x, n, q.rows, cols, r32, q.deqF32, q.tokScale)
 		}
 	}
 }
@@ -88,54 +85,30 @@ func (q *amxA16) mulPanel(p *amx.Panel, dst []float32, t0 int) {
 		kc = cols
 	}
 	lda := (kc + unit - 1) / unit * unit
-	r32 := rows / 32 * 32
-	per := len(p.NewAcc())
-	parallel(r32, 32, func(lo, hi int) {
+	parallel(rows/32*32, 32, func(lo, hi int) {
 		a := make([]uint16, 32*lda)
 		zh := make([]int16, lda/32+2)
 		var s []float32
 		if q.group > 0 {
 			s = make([]float32, 32*(lda/q.group+1))
 		}
-		// One block's accumulators when one column block holds all of cols, else every block's.
-		accs := make([]float32, per)
-		if kc < cols {
-			accs = make([]float32, per*((hi-lo)/32))
-		}
-		for kb := 0; kb < cols; kb += kc {
-			kl := min(kc, cols-kb)
-			for r := lo; r < hi; r += 32 {
-				acc := accs
-				if kc < cols {
-					i := (r - lo) / 32
-					acc = accs[i*per : (i+1)*per]
-				}
-				q.deq(a, lda, r, kb, kb+kl, zh)
-				if q.group > 0 {
-					// Whole groups, then the last group of a row when cols is no multiple of
-					// the group (576 columns in groups of 128), as a group of its own length.
-					q.gscale(s, r, kb, kb+kl)
-					whole := kl / q.group * q.group
-					if whole > 0 {
-						p.DotGrouped(acc, a, lda, kb, whole, q.group, s, kb > 0)
-					}
-					if tail := kl - whole; tail > 0 {
-						p.DotGrouped(acc, a[whole:], lda, kb+whole, tail, tail, s[whole/q.group*32:], kb > 0 || whole > 0)
-					}
-				} else {
-					p.Dot(acc, a, lda, kb, kl, kb > 0)
-				}
-				if kc >= cols {
-					q.store(p, dst, r, t0, acc)
-				}
+		amx.Sweep(lo, hi, cols, kc, len(p.NewAcc()), func(acc []float32, r, kb, kl int, load bool) {
+			q.deq(a, lda, r, kb, kb+kl, zh)
+			if q.group == 0 {
+				p.Dot(acc, a, lda, kb, kl, load)
+				return
 			}
-		}
-		if kc < cols {
-			for r := lo; r < hi; r += 32 {
-				i := (r - lo) / 32
-				q.store(p, dst, r, t0, accs[i*per:(i+1)*per])
+			// Whole groups, then the last group of a row when cols is no multiple of the
+			// group (576 columns in groups of 128), as a group of its own length.
+			q.gscale(s, r, kb, kb+kl)
+			whole := kl / q.group * q.group
+			if whole > 0 {
+				p.DotGrouped(acc, a, lda, kb, whole, q.group, s, load)
 			}
-		}
+			if tail := kl - whole; tail > 0 {
+				p.DotGrouped(acc, a[whole:], lda, kb+whole, tail, tail, s[whole/q.group*32:], load || whole > 0)
+			}
+		}, func(acc []float32, r int) { q.store(p, dst, r, t0, acc) })
 	})
 }
 
@@ -144,7 +117,7 @@ func (q *amxA16) store(p *amx.Panel, dst []float32, r, t0 int, acc amx.Acc) {
 	if q.group == 0 && q.rowScale != nil {
 		sc = q.rowScale[r : r+32]
 	}
-	p.Store(dst, q.rows, r, 32, acc, sc, false)
+	p.Store(dst, q.rows, r, acc, sc, false)
 	if q.tokScale != nil {
 		for t := range p.N {
 			a16MulSlice(dst[t*q.rows+r:t*q.rows+r+32], q.tokScale[t0+t])
@@ -155,7 +128,7 @@ func (q *amxA16) store(p *amx.Panel, dst []float32, r, t0 int, acc amx.Acc) {
 // amxFP8 is the AMX view of an FP8Matrix multiplying decoded e4m3 activations (exact in one bf16
 // piece) scaled by sx per token.
 func (m *FP8Matrix) amxFP8(sx []float32) *amxA16 {
-	return &amxA16{rows: m.Rows, cols: m.Cols, unit: 32, rowScale: m.Scale, tokScale: sx, parts: 1,
+	return &amxA16{rows: m.Rows, cols: m.Cols, unit: 32, rowScale: m.Scale, tokScale: sx, parts: 1, deqF32: m.deqA16,
 		deq: func(a []uint16, lda, r, k0, k1 int, _ []int16) {
 			for j := range 32 {
 				amxDeqFP8(&a[j*lda], &m.Q[(r+j)*m.Cols+k0], k1-k0)
@@ -174,7 +147,7 @@ func lcm(a, b int) int {
 // amxInt4 is the AMX view of a single-level Int4Matrix (codes u − z, f32 scales per group or row).
 func (m *Int4Matrix) amxInt4() *amxA16 {
 	ng, rb := m.groups(), RowBytes(m.Cols)
-	q := &amxA16{rows: m.Rows, cols: m.Cols, unit: 64}
+	q := &amxA16{rows: m.Rows, cols: m.Cols, unit: 64, deqF32: m.deqA16}
 	q.deq = func(a []uint16, lda, r, k0, k1 int, zh []int16) {
 		nb := (k1 - k0 + 63) / 64
 		if m.Zero == nil {
@@ -221,55 +194,52 @@ func (m *Int4Matrix) amxScales() []float32 {
 	return *m.amxScale.Load()
 }
 
+// A16Matrix is a weight-only matrix of MatMulTA16Many: *Int8Matrix (W8A16) or *Int4Matrix (W4A16).
+type A16Matrix interface {
+	check(name string, dst, x []float32, n int)
+	// a16View is the matrix on the AMX path for n tokens, nil where that path does not apply.
+	a16View(n int) *amxA16
+	// mulA16 is the matrix's own product (Int8Matrix.MatMulTA16, Int4Matrix.MatMulT).
+	mulA16(dst, x []float32, n int)
+}
+
 // MatMulTA16Many computes dsts[i] (n, rows_i) = x · W_iᵀ for weight-only matrices that read the
-// same input x (n, cols): the q, k and v projections, or gate and up. Each m is an *Int8Matrix
-// (W8A16, as MatMulTA16) or an *Int4Matrix (W4A16, as MatMulT). Where all of them take the AMX
-// path, x is split and packed once for all; otherwise each runs on its own.
-func MatMulTA16Many(dsts [][]float32, ms []any, x []float32, n int) {
-	qs := make([]*amxA16, 0, len(ms))
+// same input x (n, cols): the q, k and v projections, or gate and up. Where all of them take the
+// AMX path, x is split and packed once for all; otherwise each runs on its own.
+func MatMulTA16Many(dsts [][]float32, ms []A16Matrix, x []float32, n int) {
+	qs := make([]*amxA16, len(ms))
 	for i, m := range ms {
-		switch m := m.(type) {
-		case *Int8Matrix:
-			m.check("MatMulTA16Many", dsts[i], x, n)
-			if a16AMXOK(m.Rows, m.Cols, n, a16AMXMin.i8) {
-				qs = append(qs, m.amxInt8())
+		m.check("MatMulTA16Many", dsts[i], x, n)
+		if qs[i] = m.a16View(n); qs[i] == nil || qs[i].cols != qs[0].cols {
+			for i, m := range ms {
+				m.mulA16(dsts[i], x, n)
 			}
-		case *Int4Matrix:
-			m.check("MatMulTA16Many", dsts[i], x, n)
-			if m.GroupScaleInt == nil && a16AMXOK(m.Rows, m.Cols, n, a16AMXMin.i4) {
-				qs = append(qs, m.amxInt4())
-			}
-		default:
-			panic(fmt.Sprintf("qgemm: MatMulTA16Many: %T is not an A16 matrix", m))
+			return
 		}
-	}
-	same := len(qs) == len(ms)
-	for _, q := range qs {
-		same = same && q.cols == qs[0].cols
-	}
-	if !same {
-		for i, m := range ms {
-			if m8, ok := m.(*Int8Matrix); ok {
-				m8.MatMulTA16(dsts[i], x, n)
-			} else {
-				m.(*Int4Matrix).MatMulT(dsts[i], x, n)
-			}
-		}
-		return
 	}
 	mulA16Many(qs, dsts, x, n)
-	for i, m := range ms { // rows past the last whole 32-row block
-		if m8, ok := m.(*Int8Matrix); ok && m8.Rows%32 != 0 {
-			a16GEMM(dsts[i], x, n, m8.Rows, m8.Cols, m8.Rows/32*32, m8.deqA16, nil)
-		} else if m4, ok := m.(*Int4Matrix); ok && m4.Rows%32 != 0 {
-			a16GEMM(dsts[i], x, n, m4.Rows, m4.Cols, m4.Rows/32*32, m4.deqA16, nil)
-		}
-	}
 }
+
+func (m *Int8Matrix) a16View(n int) *amxA16 {
+	if !a16AMXOK(m.Rows, m.Cols, n, a16AMXMin.i8) {
+		return nil
+	}
+	return m.amxInt8()
+}
+
+func (m *Int4Matrix) a16View(n int) *amxA16 {
+	if m.GroupScaleInt != nil || !a16AMXOK(m.Rows, m.Cols, n, a16AMXMin.i4) {
+		return nil
+	}
+	return m.amxInt4()
+}
+
+func (m *Int8Matrix) mulA16(dst, x []float32, n int) { m.MatMulTA16(dst, x, n) }
+func (m *Int4Matrix) mulA16(dst, x []float32, n int) { m.MatMulT(dst, x, n) }
 
 // amxInt8 is the AMX view of an Int8Matrix (int8 codes, f32 scale per row).
 func (m *Int8Matrix) amxInt8() *amxA16 {
-	return &amxA16{rows: m.Rows, cols: m.Cols, unit: 32, rowScale: m.Scale,
+	return &amxA16{rows: m.Rows, cols: m.Cols, unit: 32, rowScale: m.Scale, deqF32: m.deqA16,
 		deq: func(a []uint16, lda, r, k0, k1 int, _ []int16) {
 			for j := range 32 {
 				amxDeqI8(&a[j*lda], &m.Q[(r+j)*m.Cols+k0], k1-k0)

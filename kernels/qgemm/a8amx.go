@@ -1,7 +1,6 @@
 package qgemm
 
 import (
-	"fmt"
 	"sync"
 
 	"github.com/qbench/qbench/kernels/amx"
@@ -18,11 +17,8 @@ import (
 // n ≈ 14-18 for W8A8 and ≈ 24-32 for W4A8.
 var a8AMXMin = struct{ i8, i4 int }{24, 32}
 
-// useAMXA8 lets tests switch the AMX path off to exercise the VNNI one.
-var useAMXA8 = true
-
 func a8AMXOK(rows, cols, n, min int) bool {
-	return useAMXA8 && hasAVX512 && n >= min && rows >= 32 && amx.SupportedI8(cols)
+	return hasAVX512 && n >= min && rows >= 32 && amx.SupportedI8(cols)
 }
 
 var panelI8Pool = sync.Pool{New: func() any { return new(amx.PanelI8) }}
@@ -80,32 +76,12 @@ func (q *amxA8) tail(dst []float32, xq []int8, sx []float32, n int) {
 func (q *amxA8) mulPanel(p *amx.PanelI8, dst []float32, sx []float32) {
 	rows, cols := q.rows, q.cols
 	kc := p.KBlock()
-	r32 := rows / 32 * 32
-	parallel(r32, 32, func(lo, hi int) {
+	parallel(rows/32*32, 32, func(lo, hi int) {
 		scratch := make([]int8, 32*kc)
-		if kc >= cols {
-			acc := p.NewAcc()
-			for r := lo; r < hi; r += 32 {
-				a, lda := q.block(scratch, r, 0, cols)
-				p.Dot(acc, a, lda, 0, cols, false)
-				p.Store(dst, rows, r, acc, q.scale[r:r+32], sx)
-			}
-			return
-		}
-		per := len(p.NewAcc())
-		accs := make(amx.AccI32, per*((hi-lo)/32))
-		for kb := 0; kb < cols; kb += kc {
-			kl := min(kc, cols-kb)
-			for r := lo; r < hi; r += 32 {
-				i := (r - lo) / 32
-				a, lda := q.block(scratch, r, kb, kb+kl)
-				p.Dot(accs[i*per:(i+1)*per], a, lda, kb, kl, kb > 0)
-			}
-		}
-		for r := lo; r < hi; r += 32 {
-			i := (r - lo) / 32
-			p.Store(dst, rows, r, accs[i*per:(i+1)*per], q.scale[r:r+32], sx)
-		}
+		amx.Sweep(lo, hi, cols, kc, len(p.NewAcc()), func(acc []int32, r, kb, kl int, load bool) {
+			a, lda := q.block(scratch, r, kb, kb+kl)
+			p.Dot(acc, a, lda, kb, kl, load)
+		}, func(acc []int32, r int) { p.Store(dst, rows, r, acc, q.scale[r:r+32], sx) })
 	})
 }
 
@@ -152,43 +128,48 @@ func quantMulAMX(qs []*amxA8, dsts [][]float32, x []float32, n int) {
 	f32Pool.Put(bs)
 }
 
+// A8Matrix is an int8-activation matrix of MatMulTA8Many: *Int8Matrix (W8A8) or a symmetric
+// *Int4Matrix (W4A8).
+type A8Matrix interface {
+	check(name string, dst, x []float32, n int)
+	// a8View is the matrix on the AMX path for n tokens, nil where that path does not apply.
+	a8View(n int) *amxA8
+	// mulA8 is the matrix's own product (Int8Matrix.MatMulT, Int4Matrix.MatMulTA8).
+	mulA8(dst, x []float32, n int)
+}
+
 // MatMulTA8Many computes dsts[i] (n, rows_i) = X · W_iᵀ with int8 per-token activations for
-// matrices that read the same input x (n, cols): q, k and v, or gate and up. Each m is an
-// *Int8Matrix (W8A8, as MatMulT) or a symmetric *Int4Matrix (W4A8, as MatMulTA8). Where all of
-// them take the AMX path, x is quantized and packed once for all; otherwise each runs on its own.
+// matrices that read the same input x (n, cols): q, k and v, or gate and up. Where all of them
+// take the AMX path, x is quantized and packed once for all; otherwise each runs on its own.
 // Results equal the single products bit for bit either way.
-func MatMulTA8Many(dsts [][]float32, ms []any, x []float32, n int) {
-	qs := make([]*amxA8, 0, len(ms))
+func MatMulTA8Many(dsts [][]float32, ms []A8Matrix, x []float32, n int) {
+	qs := make([]*amxA8, len(ms))
 	for i, m := range ms {
-		switch m := m.(type) {
-		case *Int8Matrix:
-			m.check("MatMulTA8Many", dsts[i], x, n)
-			if a8AMXOK(m.Rows, m.Cols, n, a8AMXMin.i8) {
-				qs = append(qs, m.amxA8())
+		m.check("MatMulTA8Many", dsts[i], x, n)
+		if qs[i] = m.a8View(n); qs[i] == nil || qs[i].cols != qs[0].cols {
+			for i, m := range ms {
+				m.mulA8(dsts[i], x, n)
 			}
-		case *Int4Matrix:
-			m.check("MatMulTA8Many", dsts[i], x, n)
-			m.checkA8("MatMulTA8Many")
-			if a8AMXOK(m.Rows, m.Cols, n, a8AMXMin.i4) {
-				qs = append(qs, m.amxA8())
-			}
-		default:
-			panic(fmt.Sprintf("qgemm: MatMulTA8Many: %T is not an A8 matrix", m))
+			return
 		}
-	}
-	same := len(qs) == len(ms)
-	for _, q := range qs {
-		same = same && q.cols == qs[0].cols
-	}
-	if !same {
-		for i, m := range ms {
-			if m8, ok := m.(*Int8Matrix); ok {
-				m8.MatMulT(dsts[i], x, n)
-			} else {
-				m.(*Int4Matrix).MatMulTA8(dsts[i], x, n)
-			}
-		}
-		return
 	}
 	quantMulAMX(qs, dsts, x, n)
 }
+
+func (m *Int8Matrix) a8View(n int) *amxA8 {
+	if !a8AMXOK(m.Rows, m.Cols, n, a8AMXMin.i8) {
+		return nil
+	}
+	return m.amxA8()
+}
+
+func (m *Int4Matrix) a8View(n int) *amxA8 {
+	m.checkA8("a8View")
+	if !a8AMXOK(m.Rows, m.Cols, n, a8AMXMin.i4) {
+		return nil
+	}
+	return m.amxA8()
+}
+
+func (m *Int8Matrix) mulA8(dst, x []float32, n int) { m.MatMulT(dst, x, n) }
+func (m *Int4Matrix) mulA8(dst, x []float32, n int) { m.MatMulTA8(dst, x, n) }

@@ -11,6 +11,16 @@
 	VPSRLD    $16, Z14, Z14; \
 	VPMOVDW   Z14, dst
 
+// NIBBLES widens the 64 int4 codes of the block at SI (int4.go layout) to words: codes 0..31 in
+// Z2, 32..63 in Z3 (Y15 = 0x0f bytes). Clobbers Y0, Y1.
+#define NIBBLES \
+	VMOVDQU   (SI), Y0; \
+	VPSRLW    $4, Y0, Y1; \
+	VPAND     Y15, Y0, Y0; \
+	VPAND     Y15, Y1, Y1; \
+	VPMOVZXBW Y0, Z2; \
+	VPMOVZXBW Y1, Z3
+
 // func amxDeqI4(dst *uint16, p *byte, nblk int, zh *int16)
 // dst[64b + j] = bf16(u[64b + j] − zh[2b + j/32]) for b < nblk, j < 64, with u the int4 codes of
 // block b (int4.go layout: byte j holds u[j] low, u[32+j] high).
@@ -25,12 +35,7 @@ TEXT ·amxDeqI4(SB), NOSPLIT, $0-32
 deqi4:
 	TESTQ CX, CX
 	JZ    deqi4done
-	VMOVDQU (SI), Y0
-	VPSRLW  $4, Y0, Y1
-	VPAND   Y15, Y0, Y0         // codes 0..31
-	VPAND   Y15, Y1, Y1         // codes 32..63
-	VPMOVZXBW Y0, Z2
-	VPMOVZXBW Y1, Z3
+	NIBBLES
 	VPBROADCASTW (DX), Z4
 	VPBROADCASTW 2(DX), Z5
 	VPSUBW  Z4, Z2, Z2
@@ -138,12 +143,7 @@ TEXT ·amxDeqI4I8(SB), NOSPLIT, $0-32
 deqi4i8:
 	TESTQ CX, CX
 	JZ    deqi4i8done
-	VMOVDQU (SI), Y0
-	VPSRLW  $4, Y0, Y1
-	VPAND   Y15, Y0, Y0
-	VPAND   Y15, Y1, Y1
-	VPMOVZXBW Y0, Z2
-	VPMOVZXBW Y1, Z3
+	NIBBLES
 	VPSUBW  Z13, Z2, Z2
 	VPSUBW  Z13, Z3, Z3
 	VPBROADCASTW (DX), Z4

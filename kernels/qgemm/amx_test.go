@@ -183,7 +183,13 @@ func TestManyEqualsSingle(t *testing.T) {
 				}
 				rows := []int{192, 64, 40}
 				check("A16", []any{QuantizeInt8(w1, 192, cols), QuantizeInt4(w2, 64, cols, 128, true), QuantizeInt4(w3, 40, cols, 128, false)}, rows,
-					MatMulTA16Many, func(m any, dst, x []float32, n int) {
+					func(dsts [][]float32, ms []any, x []float32, n int) {
+						a16 := make([]A16Matrix, len(ms))
+						for i, m := range ms {
+							a16[i] = m.(A16Matrix)
+						}
+						MatMulTA16Many(dsts, a16, x, n)
+					}, func(m any, dst, x []float32, n int) {
 						if m8, ok := m.(*Int8Matrix); ok {
 							m8.MatMulTA16(dst, x, n)
 						} else {
@@ -191,7 +197,13 @@ func TestManyEqualsSingle(t *testing.T) {
 						}
 					})
 				check("A8", []any{QuantizeInt8(w1, 192, cols), QuantizeInt4QQQ(w2, 64, cols, 64), QuantizeInt4QQQ(w3, 40, cols, cols)}, rows,
-					MatMulTA8Many, func(m any, dst, x []float32, n int) {
+					func(dsts [][]float32, ms []any, x []float32, n int) {
+						a8 := make([]A8Matrix, len(ms))
+						for i, m := range ms {
+							a8[i] = m.(A8Matrix)
+						}
+						MatMulTA8Many(dsts, a8, x, n)
+					}, func(m any, dst, x []float32, n int) {
 						if m8, ok := m.(*Int8Matrix); ok {
 							m8.MatMulT(dst, x, n)
 						} else {

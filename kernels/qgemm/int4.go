@@ -351,8 +351,8 @@ func (m *Int4Matrix) MatMulTQRef(dst []float32, xq []int8, sx []float32, n int) 
 func (m *Int4Matrix) MatMulTA8(dst, x []float32, n int) {
 	m.check("MatMulTA8", dst, x, n)
 	m.checkA8("MatMulTA8")
-	if a8AMXOK(m.Rows, m.Cols, n, a8AMXMin.i4) {
-		quantMulAMX([]*amxA8{m.amxA8()}, [][]float32{dst}, x, n)
+	if q := m.a8View(n); q != nil {
+		quantMulAMX([]*amxA8{q}, [][]float32{dst}, x, n)
 		return
 	}
 	if useVNNI(m.Rows, m.Cols, n) {
@@ -375,8 +375,8 @@ func (m *Int4Matrix) MatMulTQ(dst []float32, xq []int8, sx []float32, n int) {
 	if len(xq) < n*m.Cols || len(sx) < n || len(dst) < n*m.Rows {
 		panic("qgemm: Int4Matrix.MatMulTQ: need len(xq) ≥ n·cols, len(sx) ≥ n, len(dst) ≥ n·rows")
 	}
-	if a8AMXOK(m.Rows, m.Cols, n, a8AMXMin.i4) {
-		m.amxA8().mul(dst, xq, sx, n)
+	if q := m.a8View(n); q != nil {
+		q.mul(dst, xq, sx, n)
 		return
 	}
 	if useVNNI(m.Rows, m.Cols, n) {

@@ -88,8 +88,8 @@ func (m *Int8Matrix) MatMulTQRef(dst []float32, xq []int8, sx []float32, n int) 
 // Σ_k (q+128)·x − 128·Σ_k x = Σ_k q·x per token, in blocks of 32 rows × up to 14 tokens.
 func (m *Int8Matrix) MatMulT(dst, x []float32, n int) {
 	m.check("MatMulT", dst, x, n)
-	if a8AMXOK(m.Rows, m.Cols, n, a8AMXMin.i8) {
-		quantMulAMX([]*amxA8{m.amxA8()}, [][]float32{dst}, x, n)
+	if q := m.a8View(n); q != nil {
+		quantMulAMX([]*amxA8{q}, [][]float32{dst}, x, n)
 		return
 	}
 	if useVNNI(m.Rows, m.Cols, n) {
@@ -112,8 +112,8 @@ func (m *Int8Matrix) MatMulTQ(dst []float32, xq []int8, sx []float32, n int) {
 	if len(xq) < n*m.Cols || len(sx) < n || len(dst) < n*m.Rows {
 		panic("qgemm: Int8Matrix.MatMulTQ: need len(xq) ≥ n·cols, len(sx) ≥ n, len(dst) ≥ n·rows")
 	}
-	if a8AMXOK(m.Rows, m.Cols, n, a8AMXMin.i8) {
-		m.amxA8().mul(dst, xq, sx, n)
+	if q := m.a8View(n); q != nil {
+		q.mul(dst, xq, sx, n)
 		return
 	}
 	if useVNNI(m.Rows, m.Cols, n) {

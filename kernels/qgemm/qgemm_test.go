@@ -99,10 +99,7 @@ func paths() []struct {
 
 // setAMX turns the AMX paths on for the "amx…" path only.
 func setAMX(t *testing.T, path string) {
-	a8, a16 := useAMXA8, useAMXA16
-	useAMXA8 = strings.HasPrefix(path, "amx")
-	useAMXA16 = useAMXA8
-	t.Cleanup(func() { useAMXA8, useAMXA16 = a8, a16 })
+	t.Cleanup(amx.SetEnabled(strings.HasPrefix(path, "amx")))
 }
 
 func setFlags(t *testing.T, vnni, avx512, avx2 bool) {

@@ -72,7 +72,8 @@ func matMulShared(x []float32, n int, ls []Linear, dsts [][]float32) {
 // sharedProduct runs ls on x through one shared-input kernel call and reports whether it could.
 func sharedProduct(x []float32, n int, ls []Linear, dsts [][]float32) bool {
 	ps := make([]kernels.BF16Product, 0, len(ls))
-	var a16, a8 []any
+	var a16 []qgemm.A16Matrix
+	var a8 []qgemm.A8Matrix
 	for i, l := range ls {
 		switch l := l.(type) {
 		case *BF16Linear:
