@@ -355,7 +355,7 @@ func (m *Int4Matrix) MatMulTA8(dst, x []float32, n int) {
 		quantMulAMX([]*amxA8{q}, [][]float32{dst}, x, n)
 		return
 	}
-	if useVNNI(m.Rows, m.Cols, n) {
+	if useVNNI(m.Rows, m.Cols, n) && m.Cols <= vnniI4MaxCols {
 		a := quantizeVNNI(x, n, m.Cols, m.actGroup(), 8)
 		mulVNNI(m.panels(), true, m.Rows, dst, a)
 		actPool.Put(a)
@@ -379,7 +379,7 @@ func (m *Int4Matrix) MatMulTQ(dst []float32, xq []int8, sx []float32, n int) {
 		q.mul(dst, xq, sx, n)
 		return
 	}
-	if useVNNI(m.Rows, m.Cols, n) {
+	if useVNNI(m.Rows, m.Cols, n) && m.Cols <= vnniI4MaxCols {
 		a := vnniActQ(xq, sx, n, m.Cols, m.actGroup(), 8)
 		mulVNNI(m.panels(), true, m.Rows, dst, a)
 		actPool.Put(a)

@@ -337,6 +337,12 @@ func mulVNNI(p *vnniPanels, int4 bool, rows int, dst []float32, a *vnniAct) {
 	})
 }
 
+// vnniI4MaxCols bounds the columns of a 4-bit matrix on the VNNI kernels: they accumulate
+// rows 16–31 of each block as 16·Σ u·x in int32 (high nibbles unshifted), at most
+// 16·15·128·cols in magnitude, which fits below 2³¹ up to 65536 columns (wider matrices take
+// the pure-Go path).
+const vnniI4MaxCols = 1 << 16
+
 // useVNNI reports whether the VNNI kernels take a product of this size.
 func useVNNI(rows, cols, n int) bool { return hasVNNI && rows > 0 && cols > 0 && n > 0 }
 

@@ -123,3 +123,36 @@ func BenchmarkQuantizeAct(b *testing.B) {
 		})
 	}
 }
+
+// TestA8Int4WideExtremes runs W4A8 at the largest codes (u = 15) and activations (−128 and 127)
+// on the widest matrix the VNNI kernels take (their 16× high-nibble sums reach 2.01e9 of the
+// int32 range) and on one wide enough to overflow them (70016 columns: the pure-Go path): both bit for bit the reference.
+func TestA8Int4WideExtremes(t *testing.T) {
+	for _, cols := range []int{vnniI4MaxCols, 70016} {
+		for _, xv := range []int8{-128, 127} {
+			const rows = 33
+			codes := make([]uint8, rows*cols)
+			for i := range codes {
+				codes[i] = 15
+			}
+			m := &Int4Matrix{Rows: rows, Cols: cols, Group: cols, Packed: PackInt4(codes, rows, cols), Scale: make([]float32, rows)}
+			for r := range m.Scale {
+				m.Scale[r] = 1 + float32(r)/64
+			}
+			m.Prepare()
+			xq := make([]int8, cols)
+			for i := range xq {
+				xq[i] = xv
+			}
+			sx := []float32{0.01}
+			want, got := make([]float32, rows), make([]float32, rows)
+			m.MatMulTQRef(want, xq, sx, 1)
+			m.MatMulTQ(got, xq, sx, 1)
+			for r := range want {
+				if math.Float32bits(want[r]) != math.Float32bits(got[r]) {
+					t.Fatalf("cols %d, x %d, row %d: got %v, want %v", cols, xv, r, got[r], want[r])
+				}
+			}
+		}
+	}
+}
