@@ -93,6 +93,7 @@ func TestA16FastVsRef(t *testing.T) {
 	shapes := [][2]int{ // rows not multiples of 8/16, cols not multiples of 16/64/128
 		{1, 1}, {3, 17}, {8, 64}, {9, 100}, {16, 128}, {17, 130}, {23, 200}, {40, 256}, {33, 320}, {13, 832},
 		{64, 576}, {70, 1536}, {64, 96}, // AMX: whole and partial 32-row blocks, 576 = 4.5 groups of 128, a half 64-block
+		{45, 4096}, // int4 GEMV rows taken 2 apart (a16RowStride), then an 8-row block and single rows
 	}
 	if testing.Short() {
 		shapes = shapes[:6]
