@@ -110,16 +110,31 @@ func (m *Int8Matrix) matMulTA16(dst, x []float32, n int) {
 	if hasAVX512 {
 		kk = cols &^ 15
 	}
-	parallel(rows, 8, func(lo, hi int) {
+	S := a16RowStride(cols)
+	parallel(rows, 8*S, func(lo, hi int) {
 		for t := range n {
 			xi, d := x[t*cols:(t+1)*cols], dst[t*rows:(t+1)*rows]
 			r := lo
 			if kk > 0 {
-				// Full 8-row blocks in one call, scaled in the kernel; then the last rows of
-				// the matrix one at a time (stride 0 repeats row r in all 8 lanes).
-				if nb8 := (hi - lo) / 8; nb8 > 0 && kk == cols {
-					a16I8R8N(&m.Q[lo*cols], cols, &xi[0], kk, nb8, &m.Scale[lo], 1, &d[lo])
-					r = lo + 8*nb8
+				// Groups of 8·S rows as S blocks of rows S apart (a16RowStride; scaled here, the
+				// same float32 product as in the kernel), then full 8-row blocks in one call,
+				// scaled in the kernel; then the last rows of the matrix one at a time (stride 0
+				// repeats row r in all 8 lanes).
+				if kk == cols {
+					var o [8]float32
+					for ; S > 1 && r+8*S <= hi; r += 8 * S {
+						for j := range S {
+							rj := r + j
+							a16I8R8N(&m.Q[rj*cols], S*cols, &xi[0], kk, 1, nil, 1, &o[0])
+							for i, v := range o {
+								d[rj+S*i] = v * m.Scale[rj+S*i]
+							}
+						}
+					}
+					if nb8 := (hi - r) / 8; nb8 > 0 {
+						a16I8R8N(&m.Q[r*cols], cols, &xi[0], kk, nb8, &m.Scale[r], 1, &d[r])
+						r += 8 * nb8
+					}
 				}
 				for ; r < hi; r++ {
 					var o, s8 [8]float32
@@ -180,7 +195,7 @@ func (m *Int4Matrix) ghalf() int {
 	return 1 << 40
 }
 
-// a16RowStride is the row stride S (1, 2 or 4) at which the int4 GEMV takes the eight rows of
+// a16RowStride is the row stride S (1, 2 or 4) at which the A16 GEMVs take the eight rows of
 // one block, so that with rb-byte rows each lies in its own 4 KiB page: the L2 streamer follows
 // one sequential stream per page, and four 1 KiB rows read side by side in one page defeat it.
 // BenchmarkA16GEMVCold (1 GiB of 2048-column matrices, 2 cores): 14.8-15.3 GB/s at stride 1,
@@ -339,15 +354,28 @@ func (m *FP8Matrix) matMulTA16(dst, xf, sx []float32, n int) {
 			a16MulSlice(xs[t*kk:(t+1)*kk], 0x1p112)
 		}
 	}
-	parallel(rows, 8, func(lo, hi int) {
+	S := a16RowStride(cols)
+	parallel(rows, 8*S, func(lo, hi int) {
 		for t := range n {
 			xi, d := xf[t*cols:(t+1)*cols], dst[t*rows:(t+1)*rows]
 			r := lo
 			if kk > 0 {
 				nan := uint64(0)
-				if nb8 := (hi - lo) / 8; nb8 > 0 && kk == cols {
-					nan = a16FP8R8N(&m.Q[lo*cols], cols, &xs[t*kk], kk, nb8, &m.Scale[lo], 0x1p8*sx[t], &d[lo])
-					r = lo + 8*nb8
+				if post := 0x1p8 * sx[t]; kk == cols { // as in the W8A16 GEMV
+					var o [8]float32
+					for ; S > 1 && nan == 0 && r+8*S <= hi; r += 8 * S {
+						for j := range S {
+							rj := r + j
+							nan |= a16FP8R8N(&m.Q[rj*cols], S*cols, &xs[t*kk], kk, 1, nil, 1, &o[0])
+							for i, v := range o {
+								d[rj+S*i] = v * m.Scale[rj+S*i] * post
+							}
+						}
+					}
+					if nb8 := (hi - r) / 8; nb8 > 0 && nan == 0 {
+						nan = a16FP8R8N(&m.Q[r*cols], cols, &xs[t*kk], kk, nb8, &m.Scale[r], post, &d[r])
+						r += 8 * nb8
+					}
 				}
 				for ; r < hi && nan == 0; r++ { // last rows: stride 0 repeats row r
 					var o, s8 [8]float32
