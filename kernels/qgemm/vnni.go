@@ -318,9 +318,15 @@ func mulVNNI(p *vnniPanels, int4 bool, rows int, dst []float32, a *vnniAct) {
 			tmp = tmpPool.Get().(*[vnniMaxT * 32]int32)
 			defer tmpPool.Put(tmp)
 		}
+		x2 := int4 && p.gs == nil && len(a.tiles) == 1 && a.tiles[0].T == 1 // one token, per-channel int4
 		for b := b0; b < b1; b++ {
 			mask := rowMask(rows - 32*b)
 			w := &p.w[b*p.k4*stepBytes]
+			if x2 && b+1 < b1 && rows-32*b >= 64 { // two full blocks side by side
+				vnniI4T1x2(w, p.k4, &a.x[0], &a.corr[0], &p.scale[32*b], &a.sx[0], &dst[32*b])
+				b++
+				continue
+			}
 			for _, tl := range a.tiles {
 				x, corr := &a.x[tl.t0*a.k4*4], &a.corr[tl.t0*a.ng]
 				sc, sx, d := &p.scale[32*b], &a.sx[tl.t0], &dst[tl.t0*rows+32*b]
