@@ -168,11 +168,11 @@ func BenchmarkA16AMXCrossover(b *testing.B) {
 	}
 }
 
-// BenchmarkA16GEMVCold cycles the GEMV over enough copies of each Llama-3.2-1B matrix to
-// stream 1 GiB (twice this machine's reported L3), as a decode step streams all layers from
+// BenchmarkGEMVCold1B cycles each decode GEMV over enough copies of each Llama-3.2-1B matrix
+// to stream 1 GiB (twice this machine's reported L3), as a decode step streams all layers from
 // DRAM; wGB/s counts every byte the kernel reads (codes, scales and biases), so it compares
-// with qbench bench's measured read bandwidth.
-func BenchmarkA16GEMVCold(b *testing.B) {
+// with qbench bench's measured read bandwidth. (BenchmarkGEMVCold is the SmolLM2 shape.)
+func BenchmarkGEMVCold1B(b *testing.B) {
 	for _, sh := range [][2]int{{2048, 2048}, {8192, 2048}, {2048, 8192}} {
 		rows, cols := sh[0], sh[1]
 		rng := rand.New(rand.NewPCG(3, uint64(rows)))
@@ -185,30 +185,34 @@ func BenchmarkA16GEMVCold(b *testing.B) {
 			x[i] = float32(rng.NormFloat64())
 		}
 		dst := make([]float32, rows)
-		type format struct {
-			name  string
-			bytes float64
-			one   func() func(dst, x []float32, n int)
-		}
 		q8, q4 := QuantizeInt8(w, rows, cols), QuantizeInt4(w, rows, cols, 128, false)
 		q4.Prepare()
 		ng := q4.groups()
-		for _, f := range []format{
+		for _, f := range []struct {
+			name  string
+			bytes float64
+			one   func() func(dst, x []float32, n int) // a fresh copy of the matrix
+		}{
 			{"W8A16", float64(rows*cols + 4*rows), func() func(dst, x []float32, n int) {
-				c := &Int8Matrix{Rows: rows, Cols: cols, Q: append([]int8(nil), q8.Q...), Scale: q8.Scale, RowSum: q8.RowSum}
-				return c.MatMulTA16
+				return (&Int8Matrix{Rows: rows, Cols: cols, Q: append([]int8(nil), q8.Q...), Scale: q8.Scale, RowSum: q8.RowSum}).MatMulTA16
 			}},
 			{"W4A16-g128", float64(rows*cols/2 + 8*rows*ng), func() func(dst, x []float32, n int) {
 				c := &Int4Matrix{Rows: rows, Cols: cols, Group: 128, Packed: append([]byte(nil), q4.Packed...),
 					Scale: q4.Scale, deqScale: append([]float32(nil), q4.deqScale...), deqBias: append([]float32(nil), q4.deqBias...)}
 				return c.MatMulT
 			}},
+			{"W8A8", float64(rows * cols), func() func(dst, x []float32, n int) {
+				return QuantizeInt8(w, rows, cols).MatMulT
+			}},
+			{"W4A8", float64(rows * cols / 2), func() func(dst, x []float32, n int) {
+				return QuantizeInt4QQQ(w, rows, cols, cols).MatMulTA8
+			}},
 		} {
 			b.Run(fmt.Sprintf("%dx%d/%s", rows, cols, f.name), func(b *testing.B) {
 				muls := make([]func(dst, x []float32, n int), int(1<<30/f.bytes)+1)
 				for i := range muls {
 					muls[i] = f.one()
-					muls[i](dst, x, 1)
+					muls[i](dst, x, 1) // VNNI formats repack on first use
 				}
 				b.ResetTimer()
 				for b.Loop() {

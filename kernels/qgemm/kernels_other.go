@@ -28,3 +28,7 @@ var (
 )
 
 func vnniI4T1x2(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32) { unreachable() }
+
+func vnniI8T1x2(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32) { unreachable() }
+
+func vnniI4T1x4(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32) { unreachable() }

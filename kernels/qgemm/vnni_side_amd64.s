@@ -1,0 +1,254 @@
+#include "textflag.h"
+
+// I4X2STEP is one k4 step of vnniI4T1x2 for unroll set u (accumulators lo0, hi0 of block 0 and
+// lo1, hi1 of block 1) at weight offset off and activation offset xoff.
+#define I4X2STEP(off, xoff, lo0, hi0, lo1, hi1) \
+	VPBROADCASTD xoff(SI), Z31; \
+	VPANDD       off(AX), Z30, Z0; \
+	VPANDND      off(AX), Z30, Z1; \
+	VPANDD       off(AX)(R11*1), Z30, Z10; \
+	VPANDND      off(AX)(R11*1), Z30, Z11; \
+	VPDPBUSD     Z31, Z0, lo0; \
+	VPDPBUSD     Z31, Z1, hi0; \
+	VPDPBUSD     Z31, Z10, lo1; \
+	VPDPBUSD     Z31, Z11, hi1
+
+// I4X2OUT (also used by vnniI8T1x2) finishes one 16-row half: acc holds Σ u·x (or 16·Σ u·x, shifted back by the caller);
+// dst[off] = float32(acc − corr)·scale[off]·sx.
+#define I4X2OUT(acc, off) \
+	VPSUBD.BCST 0(BX), acc, acc; \
+	VCVTDQ2PS   acc, acc; \
+	VMULPS      off(R8), acc, acc; \
+	VMULPS.BCST 0(R9), acc, acc; \
+	VMOVUPS     acc, off(DI)
+
+// func vnniI4T1x2(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32)
+// vnniI4T1 for two consecutive full 32-row blocks of one token: block 1's weights start k4·64
+// bytes after block 0's, its scales 32 entries and its outputs 32 floats later. Reading the two
+// blocks side by side gives the hardware prefetchers two sequential streams (in different
+// pages) per core instead of one.
+TEXT ·vnniI4T1x2(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), AX
+	MOVQ k4+8(FP), CX
+	MOVQ x+16(FP), SI
+	MOVQ corr+24(FP), BX
+	MOVQ CX, R11
+	SHLQ $6, R11
+	MOVL $0x0F0F0F0F, R10
+	VPBROADCASTD R10, Z30
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	CMPQ CX, $2
+	JLT  x2_loop1
+
+x2_loop2:
+	PREFETCHT0 1024(AX)
+	PREFETCHT0 1088(AX)
+	PREFETCHT0 1024(AX)(R11*1)
+	PREFETCHT0 1088(AX)(R11*1)
+	I4X2STEP(0, 0, Z2, Z4, Z6, Z8)
+	I4X2STEP(64, 4, Z3, Z5, Z7, Z9)
+	ADDQ $128, AX
+	ADDQ $8, SI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE  x2_loop2
+
+x2_loop1:
+	TESTQ CX, CX
+	JZ    x2_done
+	I4X2STEP(0, 0, Z2, Z4, Z6, Z8)
+
+x2_done:
+	VPADDD Z3, Z2, Z2
+	VPADDD Z5, Z4, Z4
+	VPADDD Z7, Z6, Z6
+	VPADDD Z9, Z8, Z8
+	VPSRAD $4, Z4, Z4
+	VPSRAD $4, Z8, Z8
+	MOVQ   scale+32(FP), R8
+	MOVQ   sx+40(FP), R9
+	MOVQ   dst+48(FP), DI
+	I4X2OUT(Z2, 0)
+	I4X2OUT(Z4, 64)
+	I4X2OUT(Z6, 128)
+	I4X2OUT(Z8, 192)
+	VZEROUPPER
+	RET
+
+// I8X2STEP is one k4 step of vnniI8T1x2 (rows 0–15 and 16–31 of blocks 0 and 1).
+#define I8X2STEP(off, xoff, lo0, hi0, lo1, hi1) \
+	VPBROADCASTD xoff(SI), Z31; \
+	VMOVDQU64    off(AX), Z0; \
+	VMOVDQU64    64+off(AX), Z1; \
+	VMOVDQU64    off(AX)(R11*1), Z10; \
+	VMOVDQU64    64+off(AX)(R11*1), Z11; \
+	VPDPBUSD     Z31, Z0, lo0; \
+	VPDPBUSD     Z31, Z1, hi0; \
+	VPDPBUSD     Z31, Z10, lo1; \
+	VPDPBUSD     Z31, Z11, hi1
+
+// func vnniI8T1x2(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32)
+// vnniI8T1 for two consecutive full 32-row blocks of one token (block 1's weights k4·128 bytes
+// after block 0's), as vnniI4T1x2.
+TEXT ·vnniI8T1x2(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), AX
+	MOVQ k4+8(FP), CX
+	MOVQ x+16(FP), SI
+	MOVQ corr+24(FP), BX
+	MOVQ CX, R11
+	SHLQ $7, R11
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	CMPQ CX, $2
+	JLT  i8x2_loop1
+
+i8x2_loop2:
+	PREFETCHT0 1024(AX)
+	PREFETCHT0 1088(AX)
+	PREFETCHT0 1152(AX)
+	PREFETCHT0 1216(AX)
+	PREFETCHT0 1024(AX)(R11*1)
+	PREFETCHT0 1088(AX)(R11*1)
+	PREFETCHT0 1152(AX)(R11*1)
+	PREFETCHT0 1216(AX)(R11*1)
+	I8X2STEP(0, 0, Z2, Z4, Z6, Z8)
+	I8X2STEP(128, 4, Z3, Z5, Z7, Z9)
+	ADDQ $256, AX
+	ADDQ $8, SI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE  i8x2_loop2
+
+i8x2_loop1:
+	TESTQ CX, CX
+	JZ    i8x2_done
+	I8X2STEP(0, 0, Z2, Z4, Z6, Z8)
+
+i8x2_done:
+	VPADDD Z3, Z2, Z2
+	VPADDD Z5, Z4, Z4
+	VPADDD Z7, Z6, Z6
+	VPADDD Z9, Z8, Z8
+	MOVQ   scale+32(FP), R8
+	MOVQ   sx+40(FP), R9
+	MOVQ   dst+48(FP), DI
+	I4X2OUT(Z2, 0)
+	I4X2OUT(Z4, 64)
+	I4X2OUT(Z6, 128)
+	I4X2OUT(Z8, 192)
+	VZEROUPPER
+	RET
+
+// I4X4STEP is one k4 step of vnniI4T1x4: blocks 0..3 at AX, AX+R11, AX+2·R11, AX+R12 (3·R11),
+// accumulators (lo, hi) of block j in a(2j), a(2j+1).
+#define I4X4STEP(off, xoff, a0, a1, a2, a3, a4, a5, a6, a7) \
+	VPBROADCASTD xoff(SI), Z31; \
+	VPANDD       off(AX), Z30, Z0; \
+	VPANDND      off(AX), Z30, Z1; \
+	VPANDD       off(AX)(R11*1), Z30, Z10; \
+	VPANDND      off(AX)(R11*1), Z30, Z11; \
+	VPANDD       off(AX)(R11*2), Z30, Z12; \
+	VPANDND      off(AX)(R11*2), Z30, Z13; \
+	VPANDD       off(AX)(R12*1), Z30, Z14; \
+	VPANDND      off(AX)(R12*1), Z30, Z15; \
+	VPDPBUSD     Z31, Z0, a0; \
+	VPDPBUSD     Z31, Z1, a1; \
+	VPDPBUSD     Z31, Z10, a2; \
+	VPDPBUSD     Z31, Z11, a3; \
+	VPDPBUSD     Z31, Z12, a4; \
+	VPDPBUSD     Z31, Z13, a5; \
+	VPDPBUSD     Z31, Z14, a6; \
+	VPDPBUSD     Z31, Z15, a7
+
+// func vnniI4T1x4(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32)
+// vnniI4T1x2 for four consecutive full 32-row blocks: four sequential streams per core.
+TEXT ·vnniI4T1x4(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), AX
+	MOVQ k4+8(FP), CX
+	MOVQ x+16(FP), SI
+	MOVQ corr+24(FP), BX
+	MOVQ CX, R11
+	SHLQ $6, R11
+	LEAQ (R11)(R11*2), R12
+	MOVL $0x0F0F0F0F, R10
+	VPBROADCASTD R10, Z30
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	CMPQ CX, $2
+	JLT  x4_loop1
+
+x4_loop2:
+	PREFETCHT0 1024(AX)
+	PREFETCHT0 1088(AX)
+	PREFETCHT0 1024(AX)(R11*1)
+	PREFETCHT0 1088(AX)(R11*1)
+	PREFETCHT0 1024(AX)(R11*2)
+	PREFETCHT0 1088(AX)(R11*2)
+	PREFETCHT0 1024(AX)(R12*1)
+	PREFETCHT0 1088(AX)(R12*1)
+	I4X4STEP(0, 0, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9)
+	I4X4STEP(64, 4, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+	ADDQ $128, AX
+	ADDQ $8, SI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE  x4_loop2
+
+x4_loop1:
+	TESTQ CX, CX
+	JZ    x4_done
+	I4X4STEP(0, 0, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9)
+
+x4_done:
+	VPADDD Z16, Z2, Z2
+	VPADDD Z17, Z3, Z3
+	VPADDD Z18, Z4, Z4
+	VPADDD Z19, Z5, Z5
+	VPADDD Z20, Z6, Z6
+	VPADDD Z21, Z7, Z7
+	VPADDD Z22, Z8, Z8
+	VPADDD Z23, Z9, Z9
+	VPSRAD $4, Z3, Z3
+	VPSRAD $4, Z5, Z5
+	VPSRAD $4, Z7, Z7
+	VPSRAD $4, Z9, Z9
+	MOVQ   scale+32(FP), R8
+	MOVQ   sx+40(FP), R9
+	MOVQ   dst+48(FP), DI
+	I4X2OUT(Z2, 0)
+	I4X2OUT(Z3, 64)
+	I4X2OUT(Z4, 128)
+	I4X2OUT(Z5, 192)
+	I4X2OUT(Z6, 256)
+	I4X2OUT(Z7, 320)
+	I4X2OUT(Z8, 384)
+	I4X2OUT(Z9, 448)
+	VZEROUPPER
+	RET
