@@ -207,25 +207,28 @@ func sumGroups(sums []int32, q []int8, group int) {
 func quantizeVNNI(x []float32, n, cols, group int, c int32) *vnniAct {
 	ng := (cols + group - 1) / group
 	a := getVNNIAct(n, cols, ng)
-	grain := 1
-	if n*cols < 1<<16 {
-		grain = len(a.tiles) // small: one worker
+	if n*cols < 1<<16 { // small (decode): on this core, with no closure to allocate
+		a.quantTiles(x, cols, group, c, 0, len(a.tiles))
+		return a
 	}
-	parallel(len(a.tiles), grain, func(j0, j1 int) {
-		for j := j0; j < j1; j++ {
-			tl := a.tiles[j]
-			row, sums := a.row[j*a.k4*4:(j+1)*a.k4*4], a.sums[j*ng:(j+1)*ng]
-			clear(row[cols:])
-			for t := tl.t0; t < tl.t0+tl.T; t++ {
-				if a.quantDirect(tl, t, x[t*cols:(t+1)*cols], group, c) {
-					continue
-				}
-				a.sx[t] = quantRowGroups(row, x[t*cols:(t+1)*cols], group, sums)
-				a.put(tl, t, row, sums, c)
-			}
-		}
-	})
+	parallel(len(a.tiles), 1, func(j0, j1 int) { a.quantTiles(x, cols, group, c, j0, j1) })
 	return a
+}
+
+// quantTiles quantizes the tokens of tiles j0..j1-1 of x (n, cols) into a.
+func (a *vnniAct) quantTiles(x []float32, cols, group int, c int32, j0, j1 int) {
+	for j := j0; j < j1; j++ {
+		tl := a.tiles[j]
+		row, sums := a.row[j*a.k4*4:(j+1)*a.k4*4], a.sums[j*a.ng:(j+1)*a.ng]
+		clear(row[cols:])
+		for t := tl.t0; t < tl.t0+tl.T; t++ {
+			if a.quantDirect(tl, t, x[t*cols:(t+1)*cols], group, c) {
+				continue
+			}
+			a.sx[t] = quantRowGroups(row, x[t*cols:(t+1)*cols], group, sums)
+			a.put(tl, t, row, sums, c)
+		}
+	}
 }
 
 // quantDirect quantizes token t (x, cols > 0) straight into its tile with AVX-512 (codes
@@ -299,61 +302,65 @@ func (m *Int4Matrix) panels() *vnniPanels {
 
 // vnniSerialMACs: products with fewer multiply-adds run on one core. Measured on the 2-core
 // Zen 5 (GEMV, best of 3): 576×576 (331K) 416 GOP/s on one core vs 262 on two (the fork-join
-// costs more than the second core saves), 1536×576 (885K) 480 vs 640.
+// costs more than the second core saves), 1536×576 (885K) 480 vs 640; on the 2-core Xeon
+// (W4A8, BenchmarkGEMV): 576×576 282-285 on one core vs 226-230 on two.
 const vnniSerialMACs = 1 << 19
 
 // mulVNNI runs the kernels of p over all row blocks and token tiles: dst (n, rows).
 func mulVNNI(p *vnniPanels, int4 bool, rows int, dst []float32, a *vnniAct) {
+	if n := len(a.sx); p.nb*32*p.k4*4*n < vnniSerialMACs { // one worker, no closure to allocate
+		mulVNNIBlocks(p, int4, rows, dst, a, 0, p.nb)
+		return
+	}
+	parallel(p.nb, 1, func(b0, b1 int) { mulVNNIBlocks(p, int4, rows, dst, a, b0, b1) })
+}
+
+// mulVNNIBlocks is mulVNNI over row blocks b0..b1-1.
+func mulVNNIBlocks(p *vnniPanels, int4 bool, rows int, dst []float32, a *vnniAct, b0, b1 int) {
 	stepBytes := 128
 	if int4 {
 		stepBytes = 64
 	}
-	grain := 1
-	if n := len(a.sx); p.nb*32*p.k4*4*n < vnniSerialMACs {
-		grain = p.nb // one worker
+	var tmp *[vnniMaxT * 32]int32 // (T, 32) running group totals of the grouped kernels
+	if p.gs != nil {
+		tmp = tmpPool.Get().(*[vnniMaxT * 32]int32)
+		defer tmpPool.Put(tmp)
 	}
-	parallel(p.nb, grain, func(b0, b1 int) {
-		var tmp *[vnniMaxT * 32]int32 // (T, 32) running group totals of the grouped kernels
-		if p.gs != nil {
-			tmp = tmpPool.Get().(*[vnniMaxT * 32]int32)
-			defer tmpPool.Put(tmp)
+	// One token (decode), per-channel: full blocks side by side, four (int4) or two (int8)
+	// sequential streams per core instead of one. BenchmarkGEMVCold1B, 1 GiB of Llama-1B
+	// matrices on 2 cores: W4A8 15-16 GB/s one block at a time, 19-22 two, 23-25 four;
+	// W8A8 13.5-23.5 one, 23.5-28 two.
+	side := p.gs == nil && len(a.tiles) == 1 && a.tiles[0].T == 1
+	for b := b0; b < b1; b++ {
+		mask := rowMask(rows - 32*b)
+		w := &p.w[b*p.k4*stepBytes]
+		if side && int4 && b+3 < b1 && rows-32*b >= 128 {
+			vnniI4T1x4(w, p.k4, &a.x[0], &a.corr[0], &p.scale[32*b], &a.sx[0], &dst[32*b])
+			b += 3
+			continue
 		}
-		// One token (decode), per-channel: full blocks side by side, four (int4) or two (int8)
-		// sequential streams per core instead of one. BenchmarkGEMVCold1B, 1 GiB of Llama-1B
-		// matrices on 2 cores: W4A8 15-16 GB/s one block at a time, 19-22 two, 23-25 four;
-		// W8A8 13.5-23.5 one, 23.5-28 two.
-		x2 := p.gs == nil && len(a.tiles) == 1 && a.tiles[0].T == 1
-		for b := b0; b < b1; b++ {
-			mask := rowMask(rows - 32*b)
-			w := &p.w[b*p.k4*stepBytes]
-			if x2 && int4 && b+3 < b1 && rows-32*b >= 128 {
-				vnniI4T1x4(w, p.k4, &a.x[0], &a.corr[0], &p.scale[32*b], &a.sx[0], &dst[32*b])
-				b += 3
-				continue
+		if side && b+1 < b1 && rows-32*b >= 64 {
+			if int4 {
+				vnniI4T1x2(w, p.k4, &a.x[0], &a.corr[0], &p.scale[32*b], &a.sx[0], &dst[32*b])
+			} else {
+				vnniI8T1x2(w, p.k4, &a.x[0], &a.corr[0], &p.scale[32*b], &a.sx[0], &dst[32*b])
 			}
-			if x2 && b+1 < b1 && rows-32*b >= 64 {
-				if int4 {
-					vnniI4T1x2(w, p.k4, &a.x[0], &a.corr[0], &p.scale[32*b], &a.sx[0], &dst[32*b])
-				} else {
-					vnniI8T1x2(w, p.k4, &a.x[0], &a.corr[0], &p.scale[32*b], &a.sx[0], &dst[32*b])
-				}
-				b++
-				continue
-			}
-			for _, tl := range a.tiles {
-				x, corr := &a.x[tl.t0*a.k4*4], &a.corr[tl.t0*a.ng]
-				sc, sx, d := &p.scale[32*b], &a.sx[tl.t0], &dst[tl.t0*rows+32*b]
-				switch {
-				case !int4:
-					vnniI8TKernels[tl.T](w, p.k4, x, corr, sc, sx, d, rows*4, mask)
-				case p.gs == nil:
-					vnniI4TKernels[tl.T](w, p.k4, x, corr, sc, sx, d, rows*4, mask)
-				default:
-					vnniI4GTKernels[tl.T](w, p.k4, p.gk4, x, corr, &p.gs[b*p.ng*32], sc, sx, d, rows*4, mask, &tmp[0])
-				}
+			b++
+			continue
+		}
+		for _, tl := range a.tiles {
+			x, corr := &a.x[tl.t0*a.k4*4], &a.corr[tl.t0*a.ng]
+			sc, sx, d := &p.scale[32*b], &a.sx[tl.t0], &dst[tl.t0*rows+32*b]
+			switch {
+			case !int4:
+				vnniI8TKernels[tl.T](w, p.k4, x, corr, sc, sx, d, rows*4, mask)
+			case p.gs == nil:
+				vnniI4TKernels[tl.T](w, p.k4, x, corr, sc, sx, d, rows*4, mask)
+			default:
+				vnniI4GTKernels[tl.T](w, p.k4, p.gk4, x, corr, &p.gs[b*p.ng*32], sc, sx, d, rows*4, mask, &tmp[0])
 			}
 		}
-	})
+	}
 }
 
 // vnniI4MaxCols bounds the columns of a 4-bit matrix on the VNNI kernels: they accumulate

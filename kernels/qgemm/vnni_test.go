@@ -102,18 +102,19 @@ func TestA8NonFinite(t *testing.T) {
 }
 
 // BenchmarkQuantizeAct: per-token int8 activation quantization into the VNNI tile layout
-// (both cores) against the scalar reference loop, n = 128 tokens.
+// (both cores) against the scalar reference loop, n = 128 tokens and n = 1 (decode, where the
+// fixed cost per product counts).
 func BenchmarkQuantizeAct(b *testing.B) {
-	for _, cols := range []int{576, 2048} {
-		const n = 128
+	for _, tc := range [][2]int{{576, 128}, {2048, 128}, {576, 1}} {
+		cols, n := tc[0], tc[1]
 		rng := rand.New(rand.NewPCG(1, 2))
 		x := randSlice(rng, n*cols, 1)
-		b.Run(fmt.Sprintf("cols%d/vnni-tiles", cols), func(b *testing.B) {
+		b.Run(fmt.Sprintf("cols%d/n=%d/vnni-tiles", cols, n), func(b *testing.B) {
 			for b.Loop() {
 				actPool.Put(quantizeVNNI(x, n, cols, cols, 128))
 			}
 		})
-		b.Run(fmt.Sprintf("cols%d/scalar-ref", cols), func(b *testing.B) {
+		b.Run(fmt.Sprintf("cols%d/n=%d/scalar-ref", cols, n), func(b *testing.B) {
 			q, s := make([]int8, n*cols), make([]float32, n)
 			for b.Loop() {
 				for i := range n {
