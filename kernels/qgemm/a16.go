@@ -198,8 +198,9 @@ func (m *Int4Matrix) ghalf() int {
 // a16RowStride is the row stride S (1, 2 or 4) at which the A16 GEMVs take the eight rows of
 // one block, so that with rb-byte rows each lies in its own 4 KiB page: the L2 streamer follows
 // one sequential stream per page, and four 1 KiB rows read side by side in one page defeat it.
-// BenchmarkGEMVCold1B (1 GiB of 2048-column int4 matrices, 2 cores): 14.8-15.3 GB/s at stride 1,
-// 16.9-17.0 at 2, 19.8-20.7 at 4, 17.3-17.6 at 8.
+// Measured as BenchmarkGEMVCold1B does (1 GiB of 2048-column int4 matrices, 2 cores), each stride
+// forced: 14.8-15.3 GB/s at stride 1, 16.9-17.0 at 2, 19.8-20.7 at 4, 17.3-17.6 at 8; with 4 KiB
+// rows (8192 columns) stride 1 is already one row per page.
 func a16RowStride(rb int) int {
 	s := 1
 	for s < 4 && 2*s*rb <= 4096 {

@@ -1,5 +1,16 @@
 #include "textflag.h"
 
+// ZERO8 clears eight accumulators.
+#define ZERO8(a0, a1, a2, a3, a4, a5, a6, a7) \
+	VPXORD a0, a0, a0; \
+	VPXORD a1, a1, a1; \
+	VPXORD a2, a2, a2; \
+	VPXORD a3, a3, a3; \
+	VPXORD a4, a4, a4; \
+	VPXORD a5, a5, a5; \
+	VPXORD a6, a6, a6; \
+	VPXORD a7, a7, a7
+
 // I4X2STEP is one k4 step of vnniI4T1x2 for unroll set u (accumulators lo0, hi0 of block 0 and
 // lo1, hi1 of block 1) at weight offset off and activation offset xoff.
 #define I4X2STEP(off, xoff, lo0, hi0, lo1, hi1) \
@@ -36,14 +47,7 @@ TEXT ·vnniI4T1x2(SB), NOSPLIT, $0-56
 	SHLQ $6, R11
 	MOVL $0x0F0F0F0F, R10
 	VPBROADCASTD R10, Z30
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
+	ZERO8(Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9)
 	CMPQ CX, $2
 	JLT  x2_loop1
 
@@ -104,14 +108,7 @@ TEXT ·vnniI8T1x2(SB), NOSPLIT, $0-56
 	MOVQ corr+24(FP), BX
 	MOVQ CX, R11
 	SHLQ $7, R11
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
+	ZERO8(Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9)
 	CMPQ CX, $2
 	JLT  i8x2_loop1
 
@@ -185,22 +182,8 @@ TEXT ·vnniI4T1x4(SB), NOSPLIT, $0-56
 	LEAQ (R11)(R11*2), R12
 	MOVL $0x0F0F0F0F, R10
 	VPBROADCASTD R10, Z30
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z16, Z16, Z16
-	VPXORD Z17, Z17, Z17
-	VPXORD Z18, Z18, Z18
-	VPXORD Z19, Z19, Z19
-	VPXORD Z20, Z20, Z20
-	VPXORD Z21, Z21, Z21
-	VPXORD Z22, Z22, Z22
-	VPXORD Z23, Z23, Z23
+	ZERO8(Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9)
+	ZERO8(Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
 	CMPQ CX, $2
 	JLT  x4_loop1
 
