@@ -27,8 +27,6 @@ var (
 	vnniI4GTKernels [vnniMaxT + 1]func(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int32, scale, sx, dst *float32, dstride, mask int, tmp *int32)
 )
 
-func vnniI4T1x2(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32) { unreachable() }
-
 func vnniI8T1x2(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32) { unreachable() }
 
 func vnniI4T1x4(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32) { unreachable() }

@@ -396,7 +396,7 @@ func TestA8SizeClasses(t *testing.T) {
 	}
 	for _, p := range paths() {
 		for _, name := range []string{"W8A8", "W4A8-perchannel", "W4A8-g64", "W4A8-g128"} {
-			for _, rows := range []int{15, 33, 50, 64, 200} { // 200: decode runs blocks 0-3 side by side, then 4-5, then 6
+			for _, rows := range []int{15, 33, 50, 64, 200} { // 200: decode runs blocks 0-3 side by side (int8: 0-1, 2-3, 4-5), then the rest one by one
 				for _, cols := range []int{3, 67, 130, 300, 128, 576} { // 128, 576: AMX tiles
 					t.Run(fmt.Sprintf("%s/%s/%dx%d", p.name, name, rows, cols), func(t *testing.T) {
 						setFlags(t, p.vnni, p.avx512, p.avx2)

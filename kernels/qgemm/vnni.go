@@ -339,12 +339,8 @@ func mulVNNIBlocks(p *vnniPanels, int4 bool, rows int, dst []float32, a *vnniAct
 			b += 3
 			continue
 		}
-		if side && b+1 < b1 && rows-32*b >= 64 {
-			if int4 {
-				vnniI4T1x2(w, p.k4, &a.x[0], &a.corr[0], &p.scale[32*b], &a.sx[0], &dst[32*b])
-			} else {
-				vnniI8T1x2(w, p.k4, &a.x[0], &a.corr[0], &p.scale[32*b], &a.sx[0], &dst[32*b])
-			}
+		if side && !int4 && b+1 < b1 && rows-32*b >= 64 {
+			vnniI8T1x2(w, p.k4, &a.x[0], &a.corr[0], &p.scale[32*b], &a.sx[0], &dst[32*b])
 			b++
 			continue
 		}

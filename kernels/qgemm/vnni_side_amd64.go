@@ -1,10 +1,5 @@
 package qgemm
 
-// vnniI4T1x2 is vnniI4T1 over two consecutive full 32-row blocks (dst, scale: 64 entries).
-//
-//go:noescape
-func vnniI4T1x2(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32)
-
 // vnniI8T1x2 is vnniI8T1 over two consecutive full 32-row blocks (dst, scale: 64 entries).
 //
 //go:noescape

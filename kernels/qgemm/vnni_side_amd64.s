@@ -11,80 +11,15 @@
 	VPXORD a6, a6, a6; \
 	VPXORD a7, a7, a7
 
-// I4X2STEP is one k4 step of vnniI4T1x2 for unroll set u (accumulators lo0, hi0 of block 0 and
-// lo1, hi1 of block 1) at weight offset off and activation offset xoff.
-#define I4X2STEP(off, xoff, lo0, hi0, lo1, hi1) \
-	VPBROADCASTD xoff(SI), Z31; \
-	VPANDD       off(AX), Z30, Z0; \
-	VPANDND      off(AX), Z30, Z1; \
-	VPANDD       off(AX)(R11*1), Z30, Z10; \
-	VPANDND      off(AX)(R11*1), Z30, Z11; \
-	VPDPBUSD     Z31, Z0, lo0; \
-	VPDPBUSD     Z31, Z1, hi0; \
-	VPDPBUSD     Z31, Z10, lo1; \
-	VPDPBUSD     Z31, Z11, hi1
-
-// I4X2OUT (also used by vnniI8T1x2) finishes one 16-row half: acc holds Σ u·x (or 16·Σ u·x, shifted back by the caller);
+// SIDEOUT finishes one 16-row half of the side-by-side kernels: acc holds Σ u·x (int4 high
+// halves 16·Σ u·x, shifted back by the caller);
 // dst[off] = float32(acc − corr)·scale[off]·sx.
-#define I4X2OUT(acc, off) \
+#define SIDEOUT(acc, off) \
 	VPSUBD.BCST 0(BX), acc, acc; \
 	VCVTDQ2PS   acc, acc; \
 	VMULPS      off(R8), acc, acc; \
 	VMULPS.BCST 0(R9), acc, acc; \
 	VMOVUPS     acc, off(DI)
-
-// func vnniI4T1x2(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32)
-// vnniI4T1 for two consecutive full 32-row blocks of one token: block 1's weights start k4·64
-// bytes after block 0's, its scales 32 entries and its outputs 32 floats later. Reading the two
-// blocks side by side gives the hardware prefetchers two sequential streams (in different
-// pages) per core instead of one.
-TEXT ·vnniI4T1x2(SB), NOSPLIT, $0-56
-	MOVQ w+0(FP), AX
-	MOVQ k4+8(FP), CX
-	MOVQ x+16(FP), SI
-	MOVQ corr+24(FP), BX
-	MOVQ CX, R11
-	SHLQ $6, R11
-	MOVL $0x0F0F0F0F, R10
-	VPBROADCASTD R10, Z30
-	ZERO8(Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9)
-	CMPQ CX, $2
-	JLT  x2_loop1
-
-x2_loop2:
-	PREFETCHT0 1024(AX)
-	PREFETCHT0 1088(AX)
-	PREFETCHT0 1024(AX)(R11*1)
-	PREFETCHT0 1088(AX)(R11*1)
-	I4X2STEP(0, 0, Z2, Z4, Z6, Z8)
-	I4X2STEP(64, 4, Z3, Z5, Z7, Z9)
-	ADDQ $128, AX
-	ADDQ $8, SI
-	SUBQ $2, CX
-	CMPQ CX, $2
-	JGE  x2_loop2
-
-x2_loop1:
-	TESTQ CX, CX
-	JZ    x2_done
-	I4X2STEP(0, 0, Z2, Z4, Z6, Z8)
-
-x2_done:
-	VPADDD Z3, Z2, Z2
-	VPADDD Z5, Z4, Z4
-	VPADDD Z7, Z6, Z6
-	VPADDD Z9, Z8, Z8
-	VPSRAD $4, Z4, Z4
-	VPSRAD $4, Z8, Z8
-	MOVQ   scale+32(FP), R8
-	MOVQ   sx+40(FP), R9
-	MOVQ   dst+48(FP), DI
-	I4X2OUT(Z2, 0)
-	I4X2OUT(Z4, 64)
-	I4X2OUT(Z6, 128)
-	I4X2OUT(Z8, 192)
-	VZEROUPPER
-	RET
 
 // I8X2STEP is one k4 step of vnniI8T1x2 (rows 0–15 and 16–31 of blocks 0 and 1).
 #define I8X2STEP(off, xoff, lo0, hi0, lo1, hi1) \
@@ -99,8 +34,10 @@ x2_done:
 	VPDPBUSD     Z31, Z11, hi1
 
 // func vnniI8T1x2(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32)
-// vnniI8T1 for two consecutive full 32-row blocks of one token (block 1's weights k4·128 bytes
-// after block 0's), as vnniI4T1x2.
+// vnniI8T1 for two consecutive full 32-row blocks of one token: block 1's weights start k4·128
+// bytes after block 0's, its scales 32 entries and its outputs 32 floats later. Reading the
+// blocks side by side gives the hardware prefetchers two sequential streams (in different
+// pages) per core instead of one.
 TEXT ·vnniI8T1x2(SB), NOSPLIT, $0-56
 	MOVQ w+0(FP), AX
 	MOVQ k4+8(FP), CX
@@ -142,10 +79,10 @@ i8x2_done:
 	MOVQ   scale+32(FP), R8
 	MOVQ   sx+40(FP), R9
 	MOVQ   dst+48(FP), DI
-	I4X2OUT(Z2, 0)
-	I4X2OUT(Z4, 64)
-	I4X2OUT(Z6, 128)
-	I4X2OUT(Z8, 192)
+	SIDEOUT(Z2, 0)
+	SIDEOUT(Z4, 64)
+	SIDEOUT(Z6, 128)
+	SIDEOUT(Z8, 192)
 	VZEROUPPER
 	RET
 
@@ -171,7 +108,9 @@ i8x2_done:
 	VPDPBUSD     Z31, Z15, a7
 
 // func vnniI4T1x4(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32)
-// vnniI4T1x2 for four consecutive full 32-row blocks: four sequential streams per core.
+// vnniI4T1 for four consecutive full 32-row blocks of one token (block j's weights k4·64·j bytes
+// after block 0's, its scales 32j entries and its outputs 32j floats later): four sequential
+// streams per core instead of one, as vnniI8T1x2.
 TEXT ·vnniI4T1x4(SB), NOSPLIT, $0-56
 	MOVQ w+0(FP), AX
 	MOVQ k4+8(FP), CX
@@ -225,13 +164,13 @@ x4_done:
 	MOVQ   scale+32(FP), R8
 	MOVQ   sx+40(FP), R9
 	MOVQ   dst+48(FP), DI
-	I4X2OUT(Z2, 0)
-	I4X2OUT(Z3, 64)
-	I4X2OUT(Z4, 128)
-	I4X2OUT(Z5, 192)
-	I4X2OUT(Z6, 256)
-	I4X2OUT(Z7, 320)
-	I4X2OUT(Z8, 384)
-	I4X2OUT(Z9, 448)
+	SIDEOUT(Z2, 0)
+	SIDEOUT(Z3, 64)
+	SIDEOUT(Z4, 128)
+	SIDEOUT(Z5, 192)
+	SIDEOUT(Z6, 256)
+	SIDEOUT(Z7, 320)
+	SIDEOUT(Z8, 384)
+	SIDEOUT(Z9, 448)
 	VZEROUPPER
 	RET
