@@ -170,7 +170,7 @@ func BenchmarkA16AMXCrossover(b *testing.B) {
 
 // BenchmarkGEMVCold1B cycles each decode GEMV over enough copies of each Llama-3.2-1B matrix
 // to stream 1 GiB (twice this machine's reported L3), as a decode step streams all layers from
-// DRAM; wGB/s counts every byte the kernel reads (codes, scales and biases), so it compares
+// DRAM; wGB/s counts every byte the kernel reads (codes, scales and biases; W4A8-g128 its int32 group scales), so it compares
 // with qbench bench's measured read bandwidth. (BenchmarkGEMVCold is the SmolLM2 shape.)
 func BenchmarkGEMVCold1B(b *testing.B) {
 	for _, sh := range [][2]int{{2048, 2048}, {8192, 2048}, {2048, 8192}} {
@@ -206,6 +206,9 @@ func BenchmarkGEMVCold1B(b *testing.B) {
 			}},
 			{"W4A8", float64(rows * cols / 2), func() func(dst, x []float32, n int) {
 				return QuantizeInt4QQQ(w, rows, cols, cols).MatMulTA8
+			}},
+			{"W4A8-g128", float64(rows*cols/2 + 4*rows*cols/128), func() func(dst, x []float32, n int) {
+				return QuantizeInt4QQQ(w, rows, cols, 128).MatMulTA8
 			}},
 		} {
 			b.Run(fmt.Sprintf("%dx%d/%s", rows, cols, f.name), func(b *testing.B) {

@@ -107,11 +107,12 @@ func genKernel(s, g *bytes.Buffer, k kind, T int) {
 	// into accumulator set u (T = 1 unrolls by 4 over sets 0..3 to hide the VPDPBUSD latency).
 	step := func(u, xoff int) {
 		if k.int4 {
-			// High nibbles stay in place (16·u, at most 240 as an unsigned byte): one VPANDND
-			// instead of a shift and a mask; the sums of rows 16–31 are 16× and shift back
-			// exactly (VPSRAD) before the corrections.
-			p("VPANDD %d(AX), Z30, Z0", 64*u)
-			p("VPANDND %d(AX), Z30, Z1", 64*u)
+			// Rows 0–15 accumulate the whole bytes, Σ (u_lo + 16·u_hi)·x, and rows 16–31 the
+			// high nibbles in place, 16·Σ u_hi·x (at most 240 as an unsigned byte): one
+			// VPANDND per vector. The finish subtracts the second sum from the first and
+			// shifts it back exactly (VPSRAD) before the corrections.
+			p("VMOVDQU64 %d(AX), Z0", 64*u)
+			p("VPANDND Z0, Z30, Z1")
 		} else {
 			p("VMOVDQU64 %d(AX), Z0", 128*u)
 			p("VMOVDQU64 %d(AX), Z1", 128*u+64)
@@ -193,7 +194,9 @@ func genKernel(s, g *bytes.Buffer, k kind, T int) {
 		for t := 0; t < T; t++ {
 			for q := 0; q < 2; q++ {
 				a := acc(q, t)
-				if q == 1 {
+				if q == 0 {
+					p("VPSUBD %s, %s, %s", acc(1, t), a, a)
+				} else {
 					p("VPSRAD $4, %s, %s", a, a)
 				}
 				p("VPSUBD.BCST %d(BX), %s, %s", 4*t, a, a)
@@ -229,6 +232,9 @@ func genKernel(s, g *bytes.Buffer, k kind, T int) {
 		for q := 0; q < 2; q++ {
 			a := acc(q, t)
 			if !k.grouped {
+				if k.int4 && q == 0 {
+					p("VPSUBD %s, %s, %s", acc(1, t), a, a)
+				}
 				if k.int4 && q == 1 {
 					p("VPSRAD $4, %s, %s", a, a)
 				}

@@ -9,3 +9,9 @@ func vnniI8T1x2(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32)
 //
 //go:noescape
 func vnniI4T1x4(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32)
+
+// vnniI4GT1x4 is vnniI4GT1 over four consecutive full 32-row blocks (dst, scale: 128 entries):
+// block j's group scales gs start ngs·32·j entries after block 0's (ngs groups per block).
+//
+//go:noescape
+func vnniI4GT1x4(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int32, ngs int, scale, sx, dst *float32)

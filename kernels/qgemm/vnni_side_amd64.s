@@ -16,6 +16,11 @@
 // dst[off] = float32(acc − corr)·scale[off]·sx.
 #define SIDEOUT(acc, off) \
 	VPSUBD.BCST 0(BX), acc, acc; \
+	SIDESCALE(acc, off)
+
+// SIDESCALE is SIDEOUT without the correction (the grouped kernel subtracts it per group):
+// dst[off] = float32(acc)·scale[off]·sx.
+#define SIDESCALE(acc, off) \
 	VCVTDQ2PS   acc, acc; \
 	VMULPS      off(R8), acc, acc; \
 	VMULPS.BCST 0(R9), acc, acc; \
@@ -87,17 +92,20 @@ i8x2_done:
 	RET
 
 // I4X4STEP is one k4 step of vnniI4T1x4: blocks 0..3 at AX, AX+R11, AX+2·R11, AX+R12 (3·R11),
-// accumulators (lo, hi) of block j in a(2j), a(2j+1).
+// accumulators of block j in a(2j) (whole bytes: Σ (u_lo + 16·u_hi)·x) and a(2j+1) (high
+// nibbles in place: 16·Σ u_hi·x). Rows 0–15 are the difference of the two, so each 64-byte
+// vector costs one mask and two VPDPBUSDs on ports 0/5 (masking both halves cost 33% more
+// there, and memory-operand masks loaded each vector twice).
 #define I4X4STEP(off, xoff, a0, a1, a2, a3, a4, a5, a6, a7) \
 	VPBROADCASTD xoff(SI), Z31; \
-	VPANDD       off(AX), Z30, Z0; \
-	VPANDND      off(AX), Z30, Z1; \
-	VPANDD       off(AX)(R11*1), Z30, Z10; \
-	VPANDND      off(AX)(R11*1), Z30, Z11; \
-	VPANDD       off(AX)(R11*2), Z30, Z12; \
-	VPANDND      off(AX)(R11*2), Z30, Z13; \
-	VPANDD       off(AX)(R12*1), Z30, Z14; \
-	VPANDND      off(AX)(R12*1), Z30, Z15; \
+	VMOVDQU64    off(AX), Z0; \
+	VMOVDQU64    off(AX)(R11*1), Z10; \
+	VMOVDQU64    off(AX)(R11*2), Z12; \
+	VMOVDQU64    off(AX)(R12*1), Z14; \
+	VPANDND      Z0, Z30, Z1; \
+	VPANDND      Z10, Z30, Z11; \
+	VPANDND      Z12, Z30, Z13; \
+	VPANDND      Z14, Z30, Z15; \
 	VPDPBUSD     Z31, Z0, a0; \
 	VPDPBUSD     Z31, Z1, a1; \
 	VPDPBUSD     Z31, Z10, a2; \
@@ -106,6 +114,11 @@ i8x2_done:
 	VPDPBUSD     Z31, Z13, a5; \
 	VPDPBUSD     Z31, Z14, a6; \
 	VPDPBUSD     Z31, Z15, a7
+
+// NIBBLES turns a (whole bytes, high nibbles ×16) accumulator pair into (Σ u_lo·x, Σ u_hi·x).
+#define NIBBLES(lo, hi) \
+	VPSUBD hi, lo, lo; \
+	VPSRAD $4, hi, hi
 
 // func vnniI4T1x4(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32)
 // vnniI4T1 for four consecutive full 32-row blocks of one token (block j's weights k4·64·j bytes
@@ -157,10 +170,10 @@ x4_done:
 	VPADDD Z21, Z7, Z7
 	VPADDD Z22, Z8, Z8
 	VPADDD Z23, Z9, Z9
-	VPSRAD $4, Z3, Z3
-	VPSRAD $4, Z5, Z5
-	VPSRAD $4, Z7, Z7
-	VPSRAD $4, Z9, Z9
+	NIBBLES(Z2, Z3)
+	NIBBLES(Z4, Z5)
+	NIBBLES(Z6, Z7)
+	NIBBLES(Z8, Z9)
 	MOVQ   scale+32(FP), R8
 	MOVQ   sx+40(FP), R9
 	MOVQ   dst+48(FP), DI
@@ -172,5 +185,122 @@ x4_done:
 	SIDEOUT(Z7, 320)
 	SIDEOUT(Z8, 384)
 	SIDEOUT(Z9, 448)
+	VZEROUPPER
+	RET
+
+// I4GX4STEP is one k4 step of vnniI4GT1x4 (blocks and accumulators as in I4X4STEP, four weight
+// temporaries).
+#define I4GX4STEP(off, xoff, a0, a1, a2, a3, a4, a5, a6, a7) \
+	VPBROADCASTD xoff(SI), Z31; \
+	VMOVDQU64    off(AX), Z0; \
+	VMOVDQU64    off(AX)(R11*1), Z10; \
+	VPANDND      Z0, Z30, Z1; \
+	VPANDND      Z10, Z30, Z11; \
+	VPDPBUSD     Z31, Z0, a0; \
+	VPDPBUSD     Z31, Z1, a1; \
+	VPDPBUSD     Z31, Z10, a2; \
+	VPDPBUSD     Z31, Z11, a3; \
+	VMOVDQU64    off(AX)(R11*2), Z0; \
+	VMOVDQU64    off(AX)(R12*1), Z10; \
+	VPANDND      Z0, Z30, Z1; \
+	VPANDND      Z10, Z30, Z11; \
+	VPDPBUSD     Z31, Z0, a4; \
+	VPDPBUSD     Z31, Z1, a5; \
+	VPDPBUSD     Z31, Z10, a6; \
+	VPDPBUSD     Z31, Z11, a7
+
+// GFOLD folds one block at the end of a group: adds the second accumulator set (lo2, hi2),
+// splits the nibbles, then tot += gs·(Σ u·x − corr[g]) for each 16-row half.
+#define GFOLD(lo, hi, lo2, hi2, gsmem, tlo, thi) \
+	VPADDD      lo2, lo, lo; \
+	VPADDD      hi2, hi, hi; \
+	NIBBLES(lo, hi); \
+	VPSUBD.BCST 0(BX), lo, lo; \
+	VPSUBD.BCST 0(BX), hi, hi; \
+	VPMULLD     gsmem, lo, lo; \
+	VPMULLD     64+gsmem, hi, hi; \
+	VPADDD      lo, tlo, tlo; \
+	VPADDD      hi, thi, thi
+
+// func vnniI4GT1x4(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int32, ngs int, scale, sx, dst *float32)
+// vnniI4GT1 (grouped int4: gk4 k4 steps per group, integer group scales) for four consecutive
+// full 32-row blocks of one token, side by side as vnniI4T1x4. Block j's group scales start
+// ngs·32·j entries after block 0's (ngs = groups per block); corr holds one entry per group.
+// The group totals stay in registers (Z12–Z15, Z24–Z27).
+TEXT ·vnniI4GT1x4(SB), NOSPLIT, $0-80
+	MOVQ w+0(FP), AX
+	MOVQ k4+8(FP), CX
+	MOVQ x+24(FP), SI
+	MOVQ corr+32(FP), BX
+	MOVQ gs+40(FP), R13
+	MOVQ ngs+48(FP), R14
+	SHLQ $7, R14
+	LEAQ (R13)(R14*2), DI
+	MOVQ CX, R11
+	SHLQ $6, R11
+	LEAQ (R11)(R11*2), R12
+	MOVL $0x0F0F0F0F, R10
+	VPBROADCASTD R10, Z30
+	ZERO8(Z12, Z13, Z14, Z15, Z24, Z25, Z26, Z27)
+	TESTQ CX, CX
+	JZ    gx4_fin
+
+gx4_group:
+	ZERO8(Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9)
+	ZERO8(Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+	MOVQ    gk4+16(FP), DX
+	CMPQ    CX, DX
+	CMOVQLT CX, DX
+	SUBQ    DX, CX
+	CMPQ    DX, $2
+	JLT     gx4_loop1
+
+gx4_loop2:
+	PREFETCHT0 1024(AX)
+	PREFETCHT0 1088(AX)
+	PREFETCHT0 1024(AX)(R11*1)
+	PREFETCHT0 1088(AX)(R11*1)
+	PREFETCHT0 1024(AX)(R11*2)
+	PREFETCHT0 1088(AX)(R11*2)
+	PREFETCHT0 1024(AX)(R12*1)
+	PREFETCHT0 1088(AX)(R12*1)
+	I4GX4STEP(0, 0, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9)
+	I4GX4STEP(64, 4, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+	ADDQ $128, AX
+	ADDQ $8, SI
+	SUBQ $2, DX
+	CMPQ DX, $2
+	JGE  gx4_loop2
+
+gx4_loop1:
+	TESTQ DX, DX
+	JZ    gx4_fold
+	I4GX4STEP(0, 0, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9)
+	ADDQ  $64, AX
+	ADDQ  $4, SI
+
+gx4_fold:
+	GFOLD(Z2, Z3, Z16, Z17, 0(R13), Z12, Z13)
+	GFOLD(Z4, Z5, Z18, Z19, 0(R13)(R14*1), Z14, Z15)
+	GFOLD(Z6, Z7, Z20, Z21, 0(DI), Z24, Z25)
+	GFOLD(Z8, Z9, Z22, Z23, 0(DI)(R14*1), Z26, Z27)
+	ADDQ  $4, BX
+	ADDQ  $128, R13
+	ADDQ  $128, DI
+	TESTQ CX, CX
+	JNZ   gx4_group
+
+gx4_fin:
+	MOVQ scale+56(FP), R8
+	MOVQ sx+64(FP), R9
+	MOVQ dst+72(FP), DI
+	SIDESCALE(Z12, 0)
+	SIDESCALE(Z13, 64)
+	SIDESCALE(Z14, 128)
+	SIDESCALE(Z15, 192)
+	SIDESCALE(Z24, 256)
+	SIDESCALE(Z25, 320)
+	SIDESCALE(Z26, 384)
+	SIDESCALE(Z27, 448)
 	VZEROUPPER
 	RET
