@@ -170,8 +170,9 @@ func BenchmarkA16AMXCrossover(b *testing.B) {
 
 // BenchmarkGEMVCold1B cycles each decode GEMV over enough copies of each Llama-3.2-1B matrix
 // to stream 1 GiB (twice this machine's reported L3), as a decode step streams all layers from
-// DRAM; wGB/s counts every byte the kernel reads (codes, scales and biases; W4A8-g128 its int32 group scales), so it compares
-// with qbench bench's measured read bandwidth. (BenchmarkGEMVCold is the SmolLM2 shape.)
+// DRAM; wGB/s counts every byte the kernel reads (codes, scales and biases; for W4A8-g128 its
+// int32 group scales), so it compares with qbench bench's measured read bandwidth.
+// (BenchmarkGEMVCold is the SmolLM2 shape.)
 func BenchmarkGEMVCold1B(b *testing.B) {
 	for _, sh := range [][2]int{{2048, 2048}, {8192, 2048}, {2048, 8192}} {
 		rows, cols := sh[0], sh[1]
