@@ -2,9 +2,12 @@ package kernels
 
 import (
 	"fmt"
-	"github.com/qbench/qbench/kernels/amx"
 	"math/rand/v2"
+	"runtime"
 	"testing"
+	"time"
+
+	"github.com/qbench/qbench/kernels/amx"
 )
 
 // benchShapes are SmolLM2-135M's Linear shapes (rows, cols): attention q/o projections 576×576, MLP
@@ -137,5 +140,21 @@ func BenchmarkAMXCrossover(b *testing.B) {
 				})
 			}
 		}
+	}
+}
+
+// BenchmarkParallelDispatch times Parallel over GOMAXPROCS parts of busy work (d per part) back to
+// back, as a decode step issues its products: ns/op − d is the hand-over and join cost.
+func BenchmarkParallelDispatch(b *testing.B) {
+	for _, d := range []time.Duration{0, 500 * time.Nanosecond, 2 * time.Microsecond} {
+		b.Run(d.String(), func(b *testing.B) {
+			p := runtime.GOMAXPROCS(0)
+			for b.Loop() {
+				Parallel(p, func(lo, hi int) {
+					for t := time.Now(); time.Since(t) < d; {
+					}
+				})
+			}
+		})
 	}
 }

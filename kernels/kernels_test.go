@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // guardLen elements of guard value pad both ends of every buffer a kernel writes, and NaN pads both ends
@@ -515,6 +518,72 @@ func TestParallel(t *testing.T) {
 			t.Errorf("n=%d: fn called %d times, want 0", n, calls.Load())
 		}
 	}
+}
+
+// TestParallelWorkersRun checks that pool workers run parts concurrently with the caller, also
+// after they have parked (idle longer than spinFor): every part waits until all parts have
+// started, so a job handed to a sleeping worker and never woken fails by the deadline.
+func TestParallelWorkersRun(t *testing.T) {
+	p := runtime.GOMAXPROCS(0)
+	if p < 2 {
+		t.Skip("needs GOMAXPROCS >= 2")
+	}
+	for round := range 4 {
+		if round%2 == 1 {
+			time.Sleep(3 * spinFor) // let the workers park
+		}
+		var started atomic.Int32
+		deadline := time.Now().Add(10 * time.Second)
+		Parallel(p, func(lo, hi int) {
+			started.Add(1)
+			for started.Load() < int32(p) {
+				if time.Now().After(deadline) {
+					t.Errorf("round %d: part [%d, %d) saw %d of %d parts start", round, lo, hi, started.Load(), p)
+					return
+				}
+			}
+		})
+	}
+}
+
+// TestParallelConcurrent runs Parallel from several goroutines at once, nested calls included
+// (a worker busy with one caller's job must not block another's), and checks each call's coverage.
+func TestParallelConcurrent(t *testing.T) {
+	var wg sync.WaitGroup
+	for g := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 300 {
+				n := 1 + (g*7+i)%37
+				hits := make([]int32, n)
+				Parallel(n, func(lo, hi int) {
+					for k := lo; k < hi; k++ {
+						atomic.AddInt32(&hits[k], 1)
+					}
+					if i%10 == 0 {
+						inner := make([]int32, 5)
+						Parallel(5, func(a, b int) {
+							for k := a; k < b; k++ {
+								atomic.AddInt32(&inner[k], 1)
+							}
+						})
+						for k, h := range inner {
+							if h != 1 {
+								t.Errorf("nested: index %d covered %d times", k, h)
+							}
+						}
+					}
+				})
+				for k, h := range hits {
+					if h != 1 {
+						t.Errorf("goroutine %d call %d: index %d covered %d times, want 1", g, i, k, h)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func TestPanics(t *testing.T) {

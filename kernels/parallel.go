@@ -32,45 +32,78 @@ func (j *job) run() {
 	}
 }
 
+// worker is one pool goroutine. A job is handed over in an atomic slot that the worker polls:
+// on the 2-core KVM guest a channel send to a worker spinning on a non-blocking receive took
+// 600-700 ns to be seen (median; a spinning channel round trip 2.8 µs, an atomic one 180 ns),
+// so part 1 of a 2 µs product often started after the caller had run it itself.
+// BenchmarkParallelDispatch, two parts of 2 µs: 3.42-3.46 µs with the channel, 3.03-3.04 with
+// the slot.
+type worker struct {
+	slot   atomic.Pointer[job] // the latest job handed to this worker (nil: none pending)
+	parked atomic.Bool         // the worker is blocked on wake, or about to be
+	wake   chan struct{}       // capacity 1: a token unparks the worker
+}
+
 var (
 	workersMu sync.Mutex
-	workers   atomic.Pointer[[]chan *job] // one channel (capacity 1) per worker goroutine
+	workers   atomic.Pointer[[]*worker]
 )
 
-// ensureWorkers starts worker goroutines until there are at least k and returns their channels.
-func ensureWorkers(k int) []chan *job {
+// ensureWorkers starts worker goroutines until there are at least k and returns them.
+func ensureWorkers(k int) []*worker {
 	if ws := workers.Load(); ws != nil && len(*ws) >= k {
 		return *ws
 	}
 	workersMu.Lock()
 	defer workersMu.Unlock()
-	var ws []chan *job
+	var ws []*worker
 	if p := workers.Load(); p != nil {
 		ws = *p
 	}
 	for len(ws) < k {
-		ch := make(chan *job, 1)
-		go worker(ch)
-		ws = append(ws, ch)
+		w := &worker{wake: make(chan struct{}, 1)}
+		go w.loop()
+		ws = append(ws, w)
 	}
 	workers.Store(&ws)
 	return ws
 }
 
-func worker(ch chan *job) {
-	for {
-		var j *job
-		start := time.Now()
-		for j == nil {
-			select {
-			case j = <-ch:
-			default:
-				if time.Since(start) > spinFor {
-					j = <-ch // park until the next job
-				}
-			}
+// hand gives j to w, replacing any job w has not taken yet (that job's caller runs the parts
+// nobody claims), and unparks w if it sleeps.
+func (w *worker) hand(j *job) {
+	w.slot.Store(j)
+	if w.parked.Load() {
+		select {
+		case w.wake <- struct{}{}:
+		default: // a token is already pending
 		}
-		j.run()
+	}
+}
+
+func (w *worker) loop() {
+	start := time.Now()
+	for spins := 0; ; spins++ {
+		if j := w.slot.Swap(nil); j != nil {
+			j.run()
+			start, spins = time.Now(), 0
+			continue
+		}
+		if spins%64 != 63 || time.Since(start) < spinFor {
+			continue
+		}
+		// Park. Announce it before the last look at the slot: a hand that stores after that look
+		// sees parked and sends a token (the atomics are sequentially consistent), so no job waits
+		// on a sleeping worker. A stale token only costs one more round of polling.
+		w.parked.Store(true)
+		if j := w.slot.Swap(nil); j != nil {
+			w.parked.Store(false)
+			j.run()
+		} else {
+			<-w.wake
+			w.parked.Store(false)
+		}
+		start, spins = time.Now(), 0
 	}
 }
 
@@ -89,15 +122,16 @@ func Parallel(n int, fn func(lo, hi int)) {
 		return
 	}
 	j := &job{fn: fn, n: n, parts: p}
-	for _, ch := range ensureWorkers(p - 1)[:p-1] {
-		select {
-		case ch <- j:
-		default: // that worker is busy with another job: the parts are claimed by whoever is free
-		}
+	for _, w := range ensureWorkers(p - 1)[:p-1] {
+		w.hand(j)
 	}
 	j.run()
-	for j.done.Load() < int64(p) {
-		runtime.Gosched()
+	// The other parts are claimed and running: poll, yielding now and then (for a worker whose
+	// thread the OS has descheduled, with GOMAXPROCS above the cores).
+	for spins := 1; j.done.Load() < int64(p); spins++ {
+		if spins%(1<<14) == 0 {
+			runtime.Gosched()
+		}
 	}
 }
 
