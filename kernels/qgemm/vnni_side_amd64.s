@@ -91,29 +91,41 @@ i8x2_done:
 	VZEROUPPER
 	RET
 
-// I4X4STEP is one k4 step of vnniI4T1x4: blocks 0..3 at AX, AX+R11, AX+2·R11, AX+R12 (3·R11),
+// I4X4STEP is one k4 step of vnniI4T1x4 and vnniI4GT1x4: blocks 0..3 at AX, AX+R11, AX+2·R11,
+// AX+R12 (3·R11), weight temporaries (t2j, t2j+1) for block j (the grouped kernel reuses four),
 // accumulators of block j in a(2j) (whole bytes: Σ (u_lo + 16·u_hi)·x) and a(2j+1) (high
 // nibbles in place: 16·Σ u_hi·x). Rows 0–15 are the difference of the two, so each 64-byte
 // vector costs one mask and two VPDPBUSDs on ports 0/5 (masking both halves cost 33% more
 // there, and memory-operand masks loaded each vector twice).
-#define I4X4STEP(off, xoff, a0, a1, a2, a3, a4, a5, a6, a7) \
+#define I4X4STEP(off, xoff, t0, t1, t2, t3, t4, t5, t6, t7, a0, a1, a2, a3, a4, a5, a6, a7) \
 	VPBROADCASTD xoff(SI), Z31; \
-	VMOVDQU64    off(AX), Z0; \
-	VMOVDQU64    off(AX)(R11*1), Z10; \
-	VMOVDQU64    off(AX)(R11*2), Z12; \
-	VMOVDQU64    off(AX)(R12*1), Z14; \
-	VPANDND      Z0, Z30, Z1; \
-	VPANDND      Z10, Z30, Z11; \
-	VPANDND      Z12, Z30, Z13; \
-	VPANDND      Z14, Z30, Z15; \
-	VPDPBUSD     Z31, Z0, a0; \
-	VPDPBUSD     Z31, Z1, a1; \
-	VPDPBUSD     Z31, Z10, a2; \
-	VPDPBUSD     Z31, Z11, a3; \
-	VPDPBUSD     Z31, Z12, a4; \
-	VPDPBUSD     Z31, Z13, a5; \
-	VPDPBUSD     Z31, Z14, a6; \
-	VPDPBUSD     Z31, Z15, a7
+	VMOVDQU64    off(AX), t0; \
+	VPANDND      t0, Z30, t1; \
+	VPDPBUSD     Z31, t0, a0; \
+	VPDPBUSD     Z31, t1, a1; \
+	VMOVDQU64    off(AX)(R11*1), t2; \
+	VPANDND      t2, Z30, t3; \
+	VPDPBUSD     Z31, t2, a2; \
+	VPDPBUSD     Z31, t3, a3; \
+	VMOVDQU64    off(AX)(R11*2), t4; \
+	VPANDND      t4, Z30, t5; \
+	VPDPBUSD     Z31, t4, a4; \
+	VPDPBUSD     Z31, t5, a5; \
+	VMOVDQU64    off(AX)(R12*1), t6; \
+	VPANDND      t6, Z30, t7; \
+	VPDPBUSD     Z31, t6, a6; \
+	VPDPBUSD     Z31, t7, a7
+
+// PF4X2 prefetches the weights of both I4X4STEPs 1 KiB ahead in each of the four blocks.
+#define PF4X2 \
+	PREFETCHT0 1024(AX); \
+	PREFETCHT0 1088(AX); \
+	PREFETCHT0 1024(AX)(R11*1); \
+	PREFETCHT0 1088(AX)(R11*1); \
+	PREFETCHT0 1024(AX)(R11*2); \
+	PREFETCHT0 1088(AX)(R11*2); \
+	PREFETCHT0 1024(AX)(R12*1); \
+	PREFETCHT0 1088(AX)(R12*1)
 
 // NIBBLES turns a (whole bytes, high nibbles ×16) accumulator pair into (Σ u_lo·x, Σ u_hi·x).
 #define NIBBLES(lo, hi) \
@@ -140,16 +152,9 @@ TEXT ·vnniI4T1x4(SB), NOSPLIT, $0-56
 	JLT  x4_loop1
 
 x4_loop2:
-	PREFETCHT0 1024(AX)
-	PREFETCHT0 1088(AX)
-	PREFETCHT0 1024(AX)(R11*1)
-	PREFETCHT0 1088(AX)(R11*1)
-	PREFETCHT0 1024(AX)(R11*2)
-	PREFETCHT0 1088(AX)(R11*2)
-	PREFETCHT0 1024(AX)(R12*1)
-	PREFETCHT0 1088(AX)(R12*1)
-	I4X4STEP(0, 0, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9)
-	I4X4STEP(64, 4, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+	PF4X2
+	I4X4STEP(0, 0, Z0, Z1, Z10, Z11, Z12, Z13, Z14, Z15, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9)
+	I4X4STEP(64, 4, Z0, Z1, Z10, Z11, Z12, Z13, Z14, Z15, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
 	ADDQ $128, AX
 	ADDQ $8, SI
 	SUBQ $2, CX
@@ -159,7 +164,7 @@ x4_loop2:
 x4_loop1:
 	TESTQ CX, CX
 	JZ    x4_done
-	I4X4STEP(0, 0, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9)
+	I4X4STEP(0, 0, Z0, Z1, Z10, Z11, Z12, Z13, Z14, Z15, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9)
 
 x4_done:
 	VPADDD Z16, Z2, Z2
@@ -187,27 +192,6 @@ x4_done:
 	SIDEOUT(Z9, 448)
 	VZEROUPPER
 	RET
-
-// I4GX4STEP is one k4 step of vnniI4GT1x4 (blocks and accumulators as in I4X4STEP, four weight
-// temporaries).
-#define I4GX4STEP(off, xoff, a0, a1, a2, a3, a4, a5, a6, a7) \
-	VPBROADCASTD xoff(SI), Z31; \
-	VMOVDQU64    off(AX), Z0; \
-	VMOVDQU64    off(AX)(R11*1), Z10; \
-	VPANDND      Z0, Z30, Z1; \
-	VPANDND      Z10, Z30, Z11; \
-	VPDPBUSD     Z31, Z0, a0; \
-	VPDPBUSD     Z31, Z1, a1; \
-	VPDPBUSD     Z31, Z10, a2; \
-	VPDPBUSD     Z31, Z11, a3; \
-	VMOVDQU64    off(AX)(R11*2), Z0; \
-	VMOVDQU64    off(AX)(R12*1), Z10; \
-	VPANDND      Z0, Z30, Z1; \
-	VPANDND      Z10, Z30, Z11; \
-	VPDPBUSD     Z31, Z0, a4; \
-	VPDPBUSD     Z31, Z1, a5; \
-	VPDPBUSD     Z31, Z10, a6; \
-	VPDPBUSD     Z31, Z11, a7
 
 // GFOLD folds one block at the end of a group: adds the second accumulator set (lo2, hi2),
 // splits the nibbles, then tot += gs·(Σ u·x − corr[g]) for each 16-row half.
@@ -256,16 +240,9 @@ gx4_group:
 	JLT     gx4_loop1
 
 gx4_loop2:
-	PREFETCHT0 1024(AX)
-	PREFETCHT0 1088(AX)
-	PREFETCHT0 1024(AX)(R11*1)
-	PREFETCHT0 1088(AX)(R11*1)
-	PREFETCHT0 1024(AX)(R11*2)
-	PREFETCHT0 1088(AX)(R11*2)
-	PREFETCHT0 1024(AX)(R12*1)
-	PREFETCHT0 1088(AX)(R12*1)
-	I4GX4STEP(0, 0, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9)
-	I4GX4STEP(64, 4, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+	PF4X2
+	I4X4STEP(0, 0, Z0, Z1, Z10, Z11, Z0, Z1, Z10, Z11, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9)
+	I4X4STEP(64, 4, Z0, Z1, Z10, Z11, Z0, Z1, Z10, Z11, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
 	ADDQ $128, AX
 	ADDQ $8, SI
 	SUBQ $2, DX
@@ -275,7 +252,7 @@ gx4_loop2:
 gx4_loop1:
 	TESTQ DX, DX
 	JZ    gx4_fold
-	I4GX4STEP(0, 0, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9)
+	I4X4STEP(0, 0, Z0, Z1, Z10, Z11, Z0, Z1, Z10, Z11, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9)
 	ADDQ  $64, AX
 	ADDQ  $4, SI
 
