@@ -326,8 +326,8 @@ func mulVNNIBlocks(p *vnniPanels, int4 bool, rows int, dst []float32, a *vnniAct
 		tmp = tmpPool.Get().(*[vnniMaxT * 32]int32)
 		defer tmpPool.Put(tmp)
 	}
-	// One token (decode): full blocks side by side, four (int4) or two (int8)
-	// sequential streams per core instead of one. BenchmarkGEMVCold1B, 1 GiB of Llama-1B
+	// One token (decode): full blocks side by side, four (int4) or two (int8) sequential
+	// streams per core instead of one. BenchmarkGEMVCold1B, 1 GiB of Llama-1B
 	// matrices on 2 cores: W4A8 15-16 GB/s one block at a time, 19-22 two, 23-25 four;
 	// W8A8 13.5-23.5 one, 23.5-28 two.
 	// Grouped W4A8 (vnniI4GT1x4, group totals in registers) is 3-18% faster than one block at
@@ -365,10 +365,10 @@ func mulVNNIBlocks(p *vnniPanels, int4 bool, rows int, dst []float32, a *vnniAct
 	}
 }
 
-// vnniI4MaxCols bounds the columns of a 4-bit matrix on the VNNI kernels: they accumulate
-// rows 16–31 of each block as 16·Σ u·x in int32 (high nibbles unshifted), at most
-// 16·15·128·cols in magnitude, which fits below 2³¹ up to 65536 columns (wider matrices take
-// the pure-Go path).
+// vnniI4MaxCols bounds the columns of a 4-bit matrix on the VNNI kernels: they accumulate, in
+// int32, rows 0–15 of each block as Σ (u_lo + 16·u_hi)·x (whole bytes) and rows 16–31 as
+// 16·Σ u_hi·x (high nibbles unshifted), at most 255·128·cols in magnitude, which fits below
+// 2³¹ up to 65536 columns (wider matrices take the pure-Go path).
 const vnniI4MaxCols = 1 << 16
 
 // useVNNI reports whether the VNNI kernels take a product of this size.

@@ -126,12 +126,14 @@ func BenchmarkQuantizeAct(b *testing.B) {
 }
 
 // TestA8Int4WideExtremes runs W4A8 at the largest codes (u = 15) and activations (−128 and 127)
-// on the widest matrix the VNNI kernels take (their 16× high-nibble sums reach 2.01e9 of the
-// int32 range) and on one wide enough to overflow them (70016 columns: the pure-Go path): both bit for bit the reference.
+// on the widest matrix the VNNI kernels take (their whole-byte sums, 255·x per column, reach
+// 2.14e9 of the int32 range) and on one wide enough to overflow them (70016 columns: the
+// pure-Go path), both bit for bit the reference. 161 rows: blocks 0–3 take the four-block
+// decode kernel, blocks 4 and 5 the one-block kernel.
 func TestA8Int4WideExtremes(t *testing.T) {
 	for _, cols := range []int{vnniI4MaxCols, 70016} {
 		for _, xv := range []int8{-128, 127} {
-			const rows = 33
+			const rows = 161
 			codes := make([]uint8, rows*cols)
 			for i := range codes {
 				codes[i] = 15
