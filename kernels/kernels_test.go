@@ -176,6 +176,22 @@ func checkMatResult(t *testing.T, name string, s matShape, got, want []float32, 
 	}
 }
 
+// checkMatAndVec runs mat (and, for one token, vec) into guarded buffers and checks the result
+// against want within checkMatResult's bound.
+func checkMatAndVec(t *testing.T, s matShape, matName, vecName string, want []float32, absW func(r, c int) float64, x []float32, mat, vec func(dst []float32)) {
+	t.Helper()
+	full, dst := padded(s.n*s.rows, guard)
+	mat(dst)
+	checkGuards(t, fmt.Sprintf("%s %+v", matName, s), full)
+	checkMatResult(t, matName, s, dst, want, absW, x)
+	if s.n == 1 {
+		full, dst := padded(s.rows, guard)
+		vec(dst)
+		checkGuards(t, fmt.Sprintf("%s %+v", vecName, s), full)
+		checkMatResult(t, vecName, s, dst, want, absW, x)
+	}
+}
+
 func TestMatVecMatMulT(t *testing.T) {
 	forEachPath(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(5, 6))
@@ -186,17 +202,9 @@ func TestMatVecMatMulT(t *testing.T) {
 			matMulTRef(want, w, s.rows, s.cols, x, s.n)
 			absW := func(r, c int) float64 { return math.Abs(float64(w[r*s.cols+c])) }
 
-			full, dst := padded(s.n*s.rows, guard)
-			MatMulT(dst, w, s.rows, s.cols, x, s.n)
-			checkGuards(t, fmt.Sprintf("MatMulT %+v", s), full)
-			checkMatResult(t, "MatMulT", s, dst, want, absW, x)
-
-			if s.n == 1 {
-				full, dst := padded(s.rows, guard)
-				MatVec(dst, w, s.rows, s.cols, x)
-				checkGuards(t, fmt.Sprintf("MatVec %+v", s), full)
-				checkMatResult(t, "MatVec", s, dst, want, absW, x)
-			}
+			checkMatAndVec(t, s, "MatMulT", "MatVec", want, absW, x,
+				func(dst []float32) { MatMulT(dst, w, s.rows, s.cols, x, s.n) },
+				func(dst []float32) { MatVec(dst, w, s.rows, s.cols, x) })
 		}
 	})
 }
@@ -220,17 +228,9 @@ func checkMatMulTBF16(t *testing.T, rng *rand.Rand, shapes []matShape) {
 			return math.Abs(float64(math.Float32frombits(uint32(w[r*s.cols+c]) << 16)))
 		}
 
-		full, dst := padded(s.n*s.rows, guard)
-		MatMulTBF16(dst, w, s.rows, s.cols, x, s.n)
-		checkGuards(t, fmt.Sprintf("MatMulTBF16 %+v", s), full)
-		checkMatResult(t, "MatMulTBF16", s, dst, want, absW, x)
-
-		if s.n == 1 {
-			full, dst := padded(s.rows, guard)
-			MatVecBF16(dst, w, s.rows, s.cols, x)
-			checkGuards(t, fmt.Sprintf("MatVecBF16 %+v", s), full)
-			checkMatResult(t, "MatVecBF16", s, dst, want, absW, x)
-		}
+		checkMatAndVec(t, s, "MatMulTBF16", "MatVecBF16", want, absW, x,
+			func(dst []float32) { MatMulTBF16(dst, w, s.rows, s.cols, x, s.n) },
+			func(dst []float32) { MatVecBF16(dst, w, s.rows, s.cols, x) })
 	}
 }
 

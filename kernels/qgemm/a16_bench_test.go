@@ -177,14 +177,7 @@ func BenchmarkGEMVCold1B(b *testing.B) {
 	for _, sh := range [][2]int{{2048, 2048}, {8192, 2048}, {2048, 8192}} {
 		rows, cols := sh[0], sh[1]
 		rng := rand.New(rand.NewPCG(3, uint64(rows)))
-		w := make([]float32, rows*cols)
-		for i := range w {
-			w[i] = float32(rng.NormFloat64()) * 0.02
-		}
-		x := make([]float32, cols)
-		for i := range x {
-			x[i] = float32(rng.NormFloat64())
-		}
+		w, x := randSlice(rng, rows*cols, 0.02), randSlice(rng, cols, 1)
 		dst := make([]float32, rows)
 		q8, q4 := QuantizeInt8(w, rows, cols), QuantizeInt4(w, rows, cols, 128, false)
 		q4.Prepare()
