@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,7 +30,8 @@ type benchRow struct {
 	Scheme        string  `json:"scheme"`
 	PrefillTokens int     `json:"prefill_tokens"`
 	PrefillTokS   float64 `json:"prefill_tok_s"`
-	DecodeTokS    float64 `json:"decode_tok_s"`
+	Batch         int     `json:"batch"`        // sequences decoded together
+	DecodeTokS    float64 `json:"decode_tok_s"` // all sequences' tokens
 	DecodeGBs     float64 `json:"decode_gb_s"`
 	Roofline      float64 `json:"roofline_fraction"`
 	WeightMiB     float64 `json:"weight_mib"`
@@ -37,12 +39,13 @@ type benchRow struct {
 }
 
 func runBench(ctx context.Context, args []string) error {
-	fs := newFlags("bench", "[--shape smollm2-135m|llama-3.2-1b|all] [--schemes f32,bf16] [--prompt 128] [--decode 32] [--reps 3] [--json]")
+	fs := newFlags("bench", "[--shape smollm2-135m|llama-3.2-1b|all] [--schemes f32,bf16] [--prompt 128] [--decode 32] [--batch 1,8] [--reps 3] [--json]")
 	shape := fs.String("shape", "smollm2-135m", "model shape with random weights: smollm2-135m, llama-3.2-1b or all")
 	schemes := fs.String("schemes", "f32,bf16", "weight formats to measure (comma-separated): f32, bf16, w8a16, w8a8-int8, w8a8-fp8, w4a16, w4a8")
 	prompt := fs.Int("prompt", 128, "prefill length (tokens)")
 	decode := fs.Int("decode", 32, "decode steps")
 	reps := fs.Int("reps", 3, "repeats (median reported)")
+	batchList := fs.String("batch", "1", "sequences decoded together, one row each per step, as batched generation runs (comma-separated list: one row of results per size)")
 	asJSON := fs.Bool("json", false, "print JSON rows")
 	kernelsOnly := fs.Bool("kernels", false, "benchmark kernels instead of the engine")
 	llamaBench := fs.String("llama-bench", "", "path of llama.cpp's llama-bench: compare with it on GGUF exports (f16, q8_0, q4_0)")
@@ -66,6 +69,17 @@ func runBench(ctx context.Context, args []string) error {
 		return usagef("--head %q: want int8 or bf16", *head)
 	}
 	benchHead = *head
+	var batches []int
+	for _, f := range splitList(*batchList) {
+		b, err := strconv.Atoi(f)
+		if err != nil || b < 1 || b > 256 {
+			return usagef("--batch %q: want sizes from 1 to 256, comma-separated", *batchList)
+		}
+		batches = append(batches, b)
+	}
+	if len(batches) == 0 {
+		return usagef("--batch is empty: want sizes such as 1 or 1,4,8")
+	}
 	if *kernelsOnly {
 		return runKernelBench(ctx, *asJSON)
 	}
@@ -102,10 +116,15 @@ func runBench(ctx context.Context, args []string) error {
 			runtime.GC()
 			debug.FreeOSMemory() // drop the build's f32 tensors, then
 			resetPeakRSS()       // measure the peak of this scheme's run alone
-			r := native.Bench(m, *prompt, *decode, *reps)
-			rows = append(rows, benchRow{Shape: n, Scheme: s, PrefillTokens: r.PrefillTokens, PrefillTokS: r.PrefillTokPerS,
-				DecodeTokS: r.DecodeTokPerS, DecodeGBs: r.DecodeGBPerS, Roofline: r.DecodeGBPerS / bw,
-				WeightMiB: float64(r.WeightBytes) / (1 << 20), PeakRSSMiB: peakRSSMiB()})
+			for _, b := range batches {
+				r := native.Bench(m, *prompt, *decode, *reps, b)
+				rows = append(rows, benchRow{Shape: n, Scheme: s, PrefillTokens: r.PrefillTokens, PrefillTokS: r.PrefillTokPerS,
+					Batch: b, DecodeTokS: r.DecodeTokPerS, DecodeGBs: r.DecodeGBPerS, Roofline: r.DecodeGBPerS / bw,
+					WeightMiB: float64(r.WeightBytes) / (1 << 20), PeakRSSMiB: peakRSSMiB()})
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
 			m = nil
 			runtime.GC()
 			if err := ctx.Err(); err != nil {
@@ -116,11 +135,11 @@ func runBench(ctx context.Context, args []string) error {
 	if *asJSON {
 		return json.NewEncoder(os.Stdout).Encode(map[string]any{"bandwidth_gb_s": bw, "cpu": kernels.Features(), "rows": rows})
 	}
-	fmt.Printf("%-14s %-10s %10s %12s %12s %10s %9s %10s %9s\n", "shape", "scheme", "prefill", "prefill t/s", "decode t/s", "decode GB/s", "roofline", "weights MiB", "peak MiB")
+	fmt.Printf("%-14s %-10s %10s %12s %6s %12s %10s %9s %10s %9s\n", "shape", "scheme", "prefill", "prefill t/s", "batch", "decode t/s", "decode GB/s", "roofline", "weights MiB", "peak MiB")
 	for _, r := range rows {
-		fmt.Printf("%-14s %-10s %10d %12.1f %12.1f %10.1f %8.0f%% %10.1f %9.0f\n", r.Shape, r.Scheme, r.PrefillTokens, r.PrefillTokS, r.DecodeTokS, r.DecodeGBs, 100*r.Roofline, r.WeightMiB, r.PeakRSSMiB)
+		fmt.Printf("%-14s %-10s %10d %12.1f %6d %12.1f %10.1f %8.0f%% %10.1f %9.0f\n", r.Shape, r.Scheme, r.PrefillTokens, r.PrefillTokS, r.Batch, r.DecodeTokS, r.DecodeGBs, 100*r.Roofline, r.WeightMiB, r.PeakRSSMiB)
 	}
-	fmt.Printf("roofline = decode bytes/s ÷ measured read bandwidth (%.1f GB/s); peak MiB = peak resident set while that scheme ran (model loaded, prefill + decode)\n", bw)
+	fmt.Printf("decode t/s counts the tokens of all batch sequences; roofline = decode bytes/s (weights once per step, each sequence's KV cache) ÷ measured read bandwidth (%.1f GB/s); peak MiB = peak resident set while that scheme ran (model loaded, prefill + decode)\n", bw)
 	return nil
 }
 

@@ -162,7 +162,7 @@ func runLlamaBenchCompare(ctx context.Context, bin string, shapes []string, want
 					return err
 				}
 				fmt.Fprintf(os.Stderr, "measuring qbench %s %s ...\n", shape, scheme)
-				r := native.Bench(m, prompt, decode, reps)
+				r := native.Bench(m, prompt, decode, reps, 1)
 				rows = append(rows, llamaCompareRow{Shape: shape, GGUFType: c.typ.String(), QbenchScheme: scheme,
 					LlamaPrefill: p.Prefill.AvgTS, LlamaDecode: p.Decode.AvgTS, LlamaMiB: float64(p.Prefill.ModelSize) / (1 << 20),
 					QbenchPrefill: r.PrefillTokPerS, QbenchDecode: r.DecodeTokPerS, QbenchMiB: float64(r.WeightBytes) / (1 << 20),

@@ -100,3 +100,14 @@ func TestSyntheticVocab(t *testing.T) {
 		t.Errorf("BOS/EOS = %d/%d types %d/%d", v.BOS, v.EOS, v.Types[298], v.Types[299])
 	}
 }
+
+// TestBenchBatchFlag: batch sizes outside 1..256 or an empty list are usage errors (exit 2) that
+// name the flag, before any model is built.
+func TestBenchBatchFlag(t *testing.T) {
+	for _, arg := range []string{"0", "1,x", ",", "300"} {
+		_, stderr, code := run(t, nil, "bench", "--batch", arg)
+		if code != 2 || !strings.Contains(stderr, "--batch") {
+			t.Errorf("--batch %q: exit %d, stderr %q; want 2 and a message about --batch", arg, code, stderr)
+		}
+	}
+}

@@ -9,10 +9,11 @@ import (
 type BenchResult struct {
 	PrefillTokens  int
 	PrefillTokPerS float64
-	DecodeTokens   int
-	DecodeTokPerS  float64
-	DecodeBytesTok int64   // bytes read per decode step (weights + KV cache)
-	DecodeGBPerS   float64 // DecodeBytesTok × tokens/s
+	DecodeTokens   int     // decode steps
+	Batch          int     // sequences decoded together
+	DecodeTokPerS  float64 // tokens of all sequences per second
+	DecodeBytesTok int64   // bytes read per decode step (weights + every sequence's KV cache)
+	DecodeGBPerS   float64 // DecodeBytesTok × steps/s
 	WeightBytes    int64
 }
 
@@ -20,8 +21,12 @@ type BenchResult struct {
 // tokens after it, taking the median of reps runs, after one untimed
 // warm-up prefill and decode step (as llama-bench warms up): kernels repack
 // weights on first use (VNNI panels, regrouped scales), which is not the
-// steady state a benchmark run sees.
-func Bench(m *Model, promptLen, steps, reps int) BenchResult {
+// steady state a benchmark run sees. With batch > 1, batch sequences that
+// share the prompt (its cache copied) decode in lockstep, one row each per
+// Forward and the logits of every row computed, as batched generation runs;
+// DecodeTokPerS then counts the tokens of all sequences.
+func Bench(m *Model, promptLen, steps, reps, batch int) BenchResult {
+	batch = max(batch, 1)
 	prompt := make([]Row, promptLen)
 	for i := range prompt {
 		prompt[i] = Row{Token: (i*7919 + 13) % m.Cfg.Vocab, Pos: i}
@@ -34,28 +39,39 @@ func Bench(m *Model, promptLen, steps, reps int) BenchResult {
 		panic(err)
 	}
 	warm = nil
+	rows, want := make([]Row, batch), make([]int, batch)
+	for b := range want {
+		want[b] = b
+	}
 	var pre, dec []float64
 	for r := 0; r < reps; r++ {
-		cache := []*KVCache{m.NewCache()}
+		caches := []*KVCache{m.NewCache()}
 		t0 := time.Now()
-		if _, err := m.Forward(prompt, cache, []int{promptLen - 1}); err != nil {
+		if _, err := m.Forward(prompt, caches, []int{promptLen - 1}); err != nil {
 			panic(err)
 		}
 		pre = append(pre, float64(promptLen)/time.Since(t0).Seconds())
+		for len(caches) < batch {
+			caches = append(caches, m.cloneCache(caches[0], promptLen, promptLen+steps))
+		}
 		t0 = time.Now()
 		for s := 0; s < steps; s++ {
-			if _, err := m.Forward([]Row{{Token: (s * 31) % m.Cfg.Vocab, Pos: promptLen + s}}, cache, []int{0}); err != nil {
+			for b := range rows {
+				rows[b] = Row{Token: (s*31 + b*7) % m.Cfg.Vocab, Pos: promptLen + s, Seq: b}
+			}
+			if _, err := m.Forward(rows, caches, want); err != nil {
 				panic(err)
 			}
 		}
-		dec = append(dec, float64(steps)/time.Since(t0).Seconds())
+		dec = append(dec, float64(batch*steps)/time.Since(t0).Seconds())
+		caches = nil
 		runtime.GC()
 	}
-	res := BenchResult{PrefillTokens: promptLen, DecodeTokens: steps, PrefillTokPerS: median(pre), DecodeTokPerS: median(dec)}
+	res := BenchResult{PrefillTokens: promptLen, DecodeTokens: steps, Batch: batch, PrefillTokPerS: median(pre), DecodeTokPerS: median(dec)}
 	res.WeightBytes = m.DecodeWeightBytes()
 	kv := int64(m.Cfg.Layers) * int64(2*m.Cfg.KVHeads*m.Cfg.HeadDim) * 4 * int64(promptLen+steps/2)
-	res.DecodeBytesTok = res.WeightBytes + kv
-	res.DecodeGBPerS = float64(res.DecodeBytesTok) * res.DecodeTokPerS / 1e9
+	res.DecodeBytesTok = res.WeightBytes + int64(batch)*kv
+	res.DecodeGBPerS = float64(res.DecodeBytesTok) * res.DecodeTokPerS / float64(batch) / 1e9
 	return res
 }
 
