@@ -9,7 +9,7 @@ import (
 // Weight-only (A16) drivers of W8A16 (Int8Matrix.MatMulTA16), W4A16 (Int4Matrix.MatMulT) and the
 // FP8 product (FP8Matrix.MatMulT), all Y = X · Wᵀ with x (n, cols) f32 and dst (n, rows):
 //
-//   - GEMM (n ≥ a16GemmMin, 4..8): each worker owns a range of weight rows; per column block of ≤ ~512
+//   - GEMM (n ≥ a16GemmMin, 4..9): each worker owns a range of weight rows; per column block of ≤ ~512
 //     and token block of nb tokens it dequantizes a16RB rows × kc columns to f32 in a scratch
 //     buffer (exact for int8 and e4m3 codes; u·s + b with one rounding for int4) and runs the f32
 //     micro-kernel (kernels.GemmStrided) over the nb tokens, so the dequantization is amortised
@@ -17,16 +17,28 @@ import (
 //   - GEMV (n < a16GemmMin): 8 rows per kernel call (a16*R8) sharing each x load, one horizontal
 //     reduction per 8 rows; int4 codes become weights through a 16-entry VPERMPS table per row
 //     and group (iota·s + b), e4m3 codes by shift, mask and ×2^120; rows split over the workers.
+//     W8A16 and W4A16 take tokens four at a time (a16*R4T4: 4 rows × 4 tokens, each converted
+//     weight vector multiplied into all four), a last three padded with a zero token.
 //
 // Per-row scales of int8/fp8 weights are applied to the finished sums in the GEMV path (the plain
 // loops' order) and folded into the dequantized weights in the GEMM path (one more rounding per
 // weight, inside the tests' bound); FP8's per-token activation scales multiply the outputs.
 
 // a16GemmMin holds, per format, the token count from which the dequantize-then-GEMM path beats
-// the GEMV kernels run once per token (BenchmarkA16SmallN, 2048×2048 and 576×576: W8A16's GEMV
-// kernel is the cheapest per weight and stays ahead up to n ≈ 7; W4A16 and FP8 decode more per
-// weight and cross over at n ≈ 5 and n ≈ 4). A variable so that the benchmark can force a path.
-var a16GemmMin = struct{ i8, i4, fp8 int }{8, 5, 4}
+// the GEMV kernels (BenchmarkA16SmallN, 2048×2048 and 576×576, in cache). FP8's GEMV, run once
+// per token, crosses over at n ≈ 4. The W8A16 and W4A16 GEMVs take four tokens per call
+// (a16I8R4T4, a16I4R4T4): at 2048 columns they stay ahead through n = 8 (W8A16 n=4 186 GOP/s
+// against 118 for the GEMM, n=8 158 against 138-141; W4A16 n=4 188 against 133, n=8 188 against
+// 128-173); at 576 columns, where a call holds a quarter of the work, through n = 5 (the
+// *Narrow fields: from n = 6 the GEMMs' 153-167 against 120-138). A variable so that the
+// benchmark can force a path.
+var a16GemmMin = struct{ i8, i8Narrow, i4, i4Narrow, fp8 int }{9, 6, 9, 6, 4}
+
+// a16Gemm reports whether a W8A16 (narrow = a16GemmMin.i8Narrow) or W4A16 product of n tokens
+// and cols columns takes the GEMM path.
+func a16Gemm(n, cols, wide, narrow int) bool {
+	return n >= wide || (cols < 1024 && n >= narrow)
+}
 
 // a16RB is the number of weight rows dequantized per GEMM step (a multiple of the micro-kernel's 8).
 const a16RB = 16
@@ -102,7 +114,7 @@ func (m *Int8Matrix) matMulTA16(dst, x []float32, n int) {
 		mulA16Many([]*amxA16{q}, [][]float32{dst}, x, n)
 		return
 	}
-	if n >= a16GemmMin.i8 {
+	if a16Gemm(n, cols, a16GemmMin.i8, a16GemmMin.i8Narrow) {
 		a16GEMM(dst, x, n, rows, cols, 0, m.deqA16, nil)
 		return
 	}
@@ -110,9 +122,26 @@ func (m *Int8Matrix) matMulTA16(dst, x []float32, n int) {
 	if hasAVX512 {
 		kk = cols &^ 15
 	}
+	// Tokens [0, t4) four at a time (a16I8R4T4; a last three padded with a zero token in xs),
+	// the rest one at a time.
+	t4, xs := 0, x
+	var pxs *[]float32
+	if kk > 0 && kk == cols && n >= 3 {
+		t4 = n / 4 * 4
+		if n%4 == 3 {
+			t4 = n
+			pxs = getF32((n + 1) * cols)
+			xs = *pxs
+			copy(xs, x[:n*cols])
+			clear(xs[n*cols:])
+		}
+	}
 	S := a16RowStride(cols)
 	parallel(rows, 8*S, func(lo, hi int) {
-		for t := range n {
+		if t4 > 0 {
+			m.gemvT4(dst, xs, t4, lo, hi, S)
+		}
+		for t := t4; t < n; t++ {
 			xi, d := x[t*cols:(t+1)*cols], dst[t*rows:(t+1)*rows]
 			r := lo
 			if kk > 0 {
@@ -152,6 +181,47 @@ func (m *Int8Matrix) matMulTA16(dst, x []float32, n int) {
 			}
 		}
 	})
+	if pxs != nil {
+		f32Pool.Put(pxs)
+	}
+}
+
+// gemvT4 computes tokens [0, t4) of x (cols a multiple of 16; token t4 exists and is zero when
+// t4%4 == 3) for rows [lo, hi) with a16I8R4T4, four tokens per call, in blocks of four rows
+// taken S apart while whole groups of 4·S rows remain (as Int4Matrix.gemvT4), every token group
+// per block so that the rows are read from memory once; each sum is then scaled by its row's
+// scale, as in the one-token path.
+func (m *Int8Matrix) gemvT4(dst, x []float32, t4, lo, hi, S int) {
+	rows, cols := m.Rows, m.Cols
+	var o [16]float32
+	block := func(row0, st, pf int) {
+		pf = min(pf, rows-1)
+		for t0 := 0; t0 < t4; t0 += 4 {
+			a16I8R4T4(&m.Q[row0*cols], st*cols, &x[t0*cols], cols, cols, &m.Q[pf*cols], &o)
+			for t := range min(4, t4-t0) {
+				d := dst[(t0+t)*rows:]
+				for i := range 4 {
+					r := row0 + st*i
+					d[r] = o[4*t+i] * m.Scale[r]
+				}
+			}
+		}
+	}
+	r := lo
+	for ; S > 1 && r+4*S <= hi; r += 4 * S {
+		for j := range S - 1 {
+			block(r+j, S, r+j+1)
+		}
+		block(r+S-1, S, r+4*S)
+	}
+	for ; r+4 <= hi; r += 4 {
+		block(r, 1, r+4)
+	}
+	for ; r < hi; r++ { // the last rows, in Go
+		for t := range t4 {
+			dst[t*rows+r] = dotI8(m.Q[r*cols:(r+1)*cols], x[t*cols:(t+1)*cols]) * m.Scale[r]
+		}
+	}
 }
 
 // deqA16 writes the weights float32(Q[r, k0:k1])·Scale[r] to buf.
@@ -216,7 +286,7 @@ func (m *Int4Matrix) matMulTA16(dst, x []float32, n int) {
 		mulA16Many([]*amxA16{q}, [][]float32{dst}, x, n)
 		return
 	}
-	if n >= a16GemmMin.i4 {
+	if a16Gemm(n, cols, a16GemmMin.i4, a16GemmMin.i4Narrow) {
 		a16GEMM(dst, x, n, rows, cols, 0, m.deqA16, nil)
 		return
 	}
@@ -230,21 +300,31 @@ func (m *Int4Matrix) matMulTA16(dst, x []float32, n int) {
 	// (fewer shuffles per code); groups of 32 + 64j need the half-block kernel.
 	var pxp *[]float32
 	var xp []float32 // (n, kk) permuted x
-	gblk := 0
+	gblk, t4 := 0, 0
 	if nblk > 0 && (ng == 1 || m.Group%64 == 0) {
 		gblk = 1 << 40
 		if ng > 1 {
 			gblk = m.Group / 64
 		}
-		pxp = getF32(n * kk)
+		// Tokens [0, t4) go four at a time through a16I4R4T4 (a last three padded with a zero
+		// token), the rest one at a time.
+		t4 = n / 4 * 4
+		if n%4 == 3 {
+			t4 = n
+		}
+		pxp = getF32(max(n, (t4+3)/4*4) * kk)
 		xp = *pxp
 		for t := range n {
 			a16PermX4(&xp[t*kk], &x[t*cols], nblk)
 		}
+		clear(xp[n*kk:])
 	}
 	S := a16RowStride(rb)
 	parallel(rows, 8*S, func(lo, hi int) {
-		for t := range n {
+		if t4 > 0 {
+			m.gemvT4(dst, x, xp, t4, nblk, gblk, lo, hi, S)
+		}
+		for t := t4; t < n; t++ {
 			xi, d := x[t*cols:(t+1)*cols], dst[t*rows:(t+1)*rows]
 			r := lo
 			if gblk > 0 {
@@ -289,6 +369,54 @@ func (m *Int4Matrix) matMulTA16(dst, x []float32, n int) {
 	})
 	if pxp != nil {
 		f32Pool.Put(pxp)
+	}
+}
+
+// gemvT4 computes tokens [0, t4) (t4 ≤ len(xp)/kk, the tokens past n zero) for rows [lo, hi)
+// with a16I4R4T4, four tokens per call: per block of four rows (taken S apart, as the
+// one-token kernel takes eight, while whole groups of 4·S rows remain) it runs every token
+// group, so the rows' codes are read from memory once and from L1 after that. BenchmarkA16SmallN
+// (2048×2048 g128, in cache): 4 tokens in 188 GOP/s against 124 one at a time.
+func (m *Int4Matrix) gemvT4(dst, x, xp []float32, t4, nblk, gstep, lo, hi, S int) {
+	rows, cols, rb, ng, kk := m.Rows, m.Cols, RowBytes(m.Cols), m.groups(), nblk*64
+	var o [16]float32
+	// block runs rows row0 + st·i (i < 4), prefetching the rows from pf on.
+	block := func(row0, st, pf int) {
+		pf = min(pf, rows-1)
+		for t0 := 0; t0 < t4; t0 += 4 {
+			a16I4R4T4(&m.Packed[row0*rb], st*rb, &m.deqScale[row0*ng], &m.deqBias[row0*ng], st*ng, gstep, &xp[t0*kk], kk, nblk, &m.Packed[pf*rb], &o)
+			for t := range min(4, t4-t0) {
+				d := dst[(t0+t)*rows:]
+				for i := range 4 {
+					d[row0+st*i] = o[4*t+i]
+				}
+			}
+		}
+	}
+	r := lo
+	for ; S > 1 && r+4*S <= hi; r += 4 * S {
+		for j := range S - 1 {
+			block(r+j, S, r+j+1)
+		}
+		block(r+S-1, S, r+4*S)
+	}
+	for ; r+4 <= hi; r += 4 {
+		block(r, 1, r+4)
+	}
+	for ; r < hi; r++ { // the last rows: the one-token kernel, stride 0 repeating row r
+		var o8 [8]float32
+		for t := range t4 {
+			a16I4R8PN(&m.Packed[r*rb], 0, &m.deqScale[r*ng], &m.deqBias[r*ng], 0, gstep, &xp[t*kk], nblk, 1, &o8[0])
+			dst[t*rows+r] = o8[0]
+		}
+	}
+	if kk < cols {
+		for t := range t4 {
+			xi, d := x[t*cols:(t+1)*cols], dst[t*rows:(t+1)*rows]
+			for r := lo; r < hi; r++ {
+				d[r] += m.dotA16(r, kk, xi)
+			}
+		}
 	}
 }
 

@@ -70,3 +70,17 @@ func a16PermX4(dst *float32, x *float32, nblk int)
 //
 //go:noescape
 func a16I4R8PN(p *byte, ldp int, sc *float32, bi *float32, ldg int, gstep int, xp *float32, nblk int, nb8 int, out *float32)
+
+// a16I4R4T4: out[4t+r] = Σ_{k<64·nblk} xp[t·ldx+k']·(u[r,k]·sc[r·ldg+k/(64·gstep)] + bi[…]) for
+// rows r < 4 (packed at p + r·ldp) and tokens t < 4, x in a16PermX4's order (k' the permuted
+// position); prefetches the rows at pf + r·ldp. One lookup per 16 codes serves four tokens.
+//
+//go:noescape
+func a16I4R4T4(p *byte, ldp int, sc *float32, bi *float32, ldg int, gstep int, xp *float32, ldx int, nblk int, pf *byte, out *[16]float32)
+
+// a16I8R4T4: out[4t+r] = Σ_{k<n} float32(w[r·ldw+k])·x[t·ldx+k] for rows r < 4 and tokens t < 4,
+// n a positive multiple of 16; prefetches the rows at pf + r·ldw. One conversion per 16 weights
+// serves four tokens.
+//
+//go:noescape
+func a16I8R4T4(w *int8, ldw int, x *float32, ldx int, n int, pf *int8, out *[16]float32)

@@ -912,3 +912,189 @@ i4r8pn_loop:
 	JNZ     i4r8pn_block
 	VZEROUPPER
 	RET
+
+// T4TAB builds the VPERMPS table tab = iota·s + b of one row from (DI) (scale) and (DI)(R11*1)
+// (bias), then steps DI to the next row's entry (R14 bytes).
+#define T4TAB(tab) \
+	VBROADCASTSS (DI), Z25; \
+	VBROADCASTSS (DI)(R11*1), tab; \
+	VFMADD231PS  Z24, Z25, tab; \
+	ADDQ         R14, DI
+
+#define T4TABS \
+	MOVQ R8, DI; \
+	T4TAB(Z16); \
+	T4TAB(Z17); \
+	T4TAB(Z18); \
+	T4TAB(Z19)
+
+// I4T4 accumulates one row's 64-code block at mem (32 bytes, broadcast to both halves) times the
+// a16PermX4-ordered x of four tokens (DX, DX+R12, DX+2·R12, DX+R13) into a0..a3: each code vector
+// is shifted and looked up once and multiplied into all four tokens.
+#define I4T4(mem, tab, a0, a1, a2, a3) \
+	VBROADCASTI64X4 mem, Z26; \
+	VPSRLVD         Z20, Z26, Z27; \
+	VPERMPS         tab, Z27, Z28; \
+	VFMADD231PS     (DX), Z28, a0; \
+	VFMADD231PS     (DX)(R12*1), Z28, a1; \
+	VFMADD231PS     (DX)(R12*2), Z28, a2; \
+	VFMADD231PS     (DX)(R13*1), Z28, a3; \
+	VPSRLVD         Z21, Z26, Z27; \
+	VPERMPS         tab, Z27, Z28; \
+	VFMADD231PS     64(DX), Z28, a0; \
+	VFMADD231PS     64(DX)(R12*1), Z28, a1; \
+	VFMADD231PS     64(DX)(R12*2), Z28, a2; \
+	VFMADD231PS     64(DX)(R13*1), Z28, a3; \
+	VPSRLVD         Z22, Z26, Z27; \
+	VPERMPS         tab, Z27, Z28; \
+	VFMADD231PS     128(DX), Z28, a0; \
+	VFMADD231PS     128(DX)(R12*1), Z28, a1; \
+	VFMADD231PS     128(DX)(R12*2), Z28, a2; \
+	VFMADD231PS     128(DX)(R13*1), Z28, a3; \
+	VPSRLVD         Z23, Z26, Z27; \
+	VPERMPS         tab, Z27, Z28; \
+	VFMADD231PS     192(DX), Z28, a0; \
+	VFMADD231PS     192(DX)(R12*1), Z28, a1; \
+	VFMADD231PS     192(DX)(R12*2), Z28, a2; \
+	VFMADD231PS     192(DX)(R13*1), Z28, a3
+
+// func a16I4R4T4(p *byte, ldp int, sc *float32, bi *float32, ldg int, gstep int, xp *float32, ldx int, nblk int, pf *byte, out *[16]float32)
+// out[4t + r] = Σ_{k<64·nblk} xp_t[k]·(u[r,k]·sc[r·ldg+b/gstep] + bi[r·ldg+b/gstep]) for rows r < 4
+// (packed at p + r·ldp) and tokens t < 4 (xp_t = xp + t·ldx, each in a16PermX4's order), b = k/64,
+// gstep whole blocks per group (1<<40: one group per row). One shift and one table lookup per 16
+// codes serve four tokens (a16I4R8PN: one each). It prefetches 32 bytes per step of each row of
+// the next block (rows pf + r·ldp). Reads one (sc, bi) entry past the last group used.
+TEXT ·a16I4R4T4(SB), NOSPLIT, $0-88
+	MOVQ    p+0(FP), SI
+	MOVQ    ldp+8(FP), BX
+	MOVQ    sc+16(FP), R8
+	MOVQ    bi+24(FP), R11
+	SUBQ    R8, R11
+	MOVQ    ldg+32(FP), R14
+	SHLQ    $2, R14
+	MOVQ    gstep+40(FP), CX
+	MOVQ    xp+48(FP), DX
+	MOVQ    ldx+56(FP), R12
+	SHLQ    $2, R12
+	LEAQ    (R12)(R12*2), R13
+	MOVQ    nblk+64(FP), AX
+	MOVQ    pf+72(FP), R9
+	LEAQ    (BX)(BX*2), R10
+	VMOVUPS a16iota<>(SB), Z24
+	VMOVUPS a16shv<>+0(SB), Z20
+	VMOVUPS a16shv<>+64(SB), Z21
+	VMOVUPS a16shv<>+128(SB), Z22
+	VMOVUPS a16shv<>+192(SB), Z23
+	T4TABS
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
+	VPXORD  Z8, Z8, Z8
+	VPXORD  Z9, Z9, Z9
+	VPXORD  Z10, Z10, Z10
+	VPXORD  Z11, Z11, Z11
+	VPXORD  Z12, Z12, Z12
+	VPXORD  Z13, Z13, Z13
+	VPXORD  Z14, Z14, Z14
+	VPXORD  Z15, Z15, Z15
+
+i4r4t4_loop:
+	PREFETCHT0 (R9)
+	PREFETCHT0 (R9)(BX*1)
+	PREFETCHT0 (R9)(BX*2)
+	PREFETCHT0 (R9)(R10*1)
+	ADDQ       $32, R9
+	I4T4((SI), Z16, Z0, Z4, Z8, Z12)
+	I4T4((SI)(BX*1), Z17, Z1, Z5, Z9, Z13)
+	I4T4((SI)(BX*2), Z18, Z2, Z6, Z10, Z14)
+	I4T4((SI)(R10*1), Z19, Z3, Z7, Z11, Z15)
+	DECQ       CX
+	JNZ        i4r4t4_next
+	MOVQ       gstep+40(FP), CX
+	ADDQ       $4, R8
+	T4TABS
+
+i4r4t4_next:
+	ADDQ $32, SI
+	ADDQ $256, DX
+	DECQ AX
+	JNZ  i4r4t4_loop
+
+	VMOVDQU32     a16ridx<>(SB), Z30
+	A16REDUCE8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
+	A16REDUCE8(Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
+	MOVQ          out+80(FP), DI
+	VMOVUPS       Y0, (DI)
+	VMOVUPS       Y8, 32(DI)
+	VZEROUPPER
+	RET
+
+// I8T4 accumulates 16 int8 weights at mem times x[k:k+16] of four tokens (DX, DX+R12, DX+2·R12,
+// DX+R13) into a0..a3: one sign extension and conversion serve four tokens.
+#define I8T4(mem, a0, a1, a2, a3) \
+	VPMOVSXBD   mem, Z26; \
+	VCVTDQ2PS   Z26, Z26; \
+	VFMADD231PS (DX), Z26, a0; \
+	VFMADD231PS (DX)(R12*1), Z26, a1; \
+	VFMADD231PS (DX)(R12*2), Z26, a2; \
+	VFMADD231PS (DX)(R13*1), Z26, a3
+
+// func a16I8R4T4(w *int8, ldw int, x *float32, ldx int, n int, pf *int8, out *[16]float32)
+// out[4t + r] = Σ_{k<n} float32(w[r·ldw+k])·x[t·ldx+k] for rows r < 4 and tokens t < 4, n a
+// positive multiple of 16; prefetches the rows at pf + r·ldw, 16 bytes of each per step.
+TEXT ·a16I8R4T4(SB), NOSPLIT, $0-56
+	MOVQ    w+0(FP), SI
+	MOVQ    ldw+8(FP), BX
+	MOVQ    x+16(FP), DX
+	MOVQ    ldx+24(FP), R12
+	SHLQ    $2, R12
+	LEAQ    (R12)(R12*2), R13
+	MOVQ    n+32(FP), AX
+	SHRQ    $4, AX
+	MOVQ    pf+40(FP), R9
+	LEAQ    (BX)(BX*2), R10
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
+	VPXORD  Z8, Z8, Z8
+	VPXORD  Z9, Z9, Z9
+	VPXORD  Z10, Z10, Z10
+	VPXORD  Z11, Z11, Z11
+	VPXORD  Z12, Z12, Z12
+	VPXORD  Z13, Z13, Z13
+	VPXORD  Z14, Z14, Z14
+	VPXORD  Z15, Z15, Z15
+
+i8r4t4_loop:
+	PREFETCHT0 (R9)
+	PREFETCHT0 (R9)(BX*1)
+	PREFETCHT0 (R9)(BX*2)
+	PREFETCHT0 (R9)(R10*1)
+	ADDQ       $16, R9
+	I8T4((SI), Z0, Z4, Z8, Z12)
+	I8T4((SI)(BX*1), Z1, Z5, Z9, Z13)
+	I8T4((SI)(BX*2), Z2, Z6, Z10, Z14)
+	I8T4((SI)(R10*1), Z3, Z7, Z11, Z15)
+	ADDQ       $16, SI
+	ADDQ       $64, DX
+	DECQ       AX
+	JNZ        i8r4t4_loop
+
+	VMOVDQU32 a16ridx<>(SB), Z30
+	A16REDUCE8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
+	A16REDUCE8(Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
+	MOVQ      out+48(FP), DI
+	VMOVUPS   Y0, (DI)
+	VMOVUPS   Y8, 32(DI)
+	VZEROUPPER
+	RET

@@ -33,6 +33,12 @@ func a16I4R8PN(p *byte, ldp int, sc *float32, bi *float32, ldg int, gstep int, x
 	unreachable()
 }
 
+func a16I4R4T4(p *byte, ldp int, sc *float32, bi *float32, ldg int, gstep int, xp *float32, ldx int, nblk int, pf *byte, out *[16]float32) {
+	unreachable()
+}
+func a16I8R4T4(w *int8, ldw int, x *float32, ldx int, n int, pf *int8, out *[16]float32) {
+	unreachable()
+}
 func amxDeqI4(dst *uint16, p *byte, nblk int, zh *int16) { unreachable() }
 func amxDeqI8(dst *uint16, q *int8, n int)               { unreachable() }
 func amxDeqFP8(dst *uint16, q *uint8, n int)             { unreachable() }
