@@ -190,7 +190,7 @@ func (m *Int8Matrix) matMulTA16(dst, x []float32, n int) {
 // t4%4 == 3) for rows [lo, hi) with a16I8R4T4, four tokens per call, in blocks of four rows
 // taken S apart while whole groups of 4·S rows remain (as Int4Matrix.gemvT4), every token group
 // per block so that the rows are read from memory once; each sum is then scaled by its row's
-// scale, as in the one-token path.
+// scale. The sums are those of the one-token path bit for bit (same lanes, same order).
 func (m *Int8Matrix) gemvT4(dst, x []float32, t4, lo, hi, S int) {
 	rows, cols := m.Rows, m.Cols
 	var o [16]float32
@@ -217,9 +217,12 @@ func (m *Int8Matrix) gemvT4(dst, x []float32, t4, lo, hi, S int) {
 	for ; r+4 <= hi; r += 4 {
 		block(r, 1, r+4)
 	}
-	for ; r < hi; r++ { // the last rows, in Go
+	for ; r < hi; r++ { // the last rows: the one-token kernel, stride 0 repeating row r
 		for t := range t4 {
-			dst[t*rows+r] = dotI8(m.Q[r*cols:(r+1)*cols], x[t*cols:(t+1)*cols]) * m.Scale[r]
+			var o8, s8 [8]float32
+			s8[0] = 1
+			a16I8R8N(&m.Q[r*cols], 0, &x[t*cols], cols, 1, &s8[0], 1, &o8[0])
+			dst[t*rows+r] = o8[0] * m.Scale[r]
 		}
 	}
 }

@@ -363,3 +363,50 @@ func a16AVX() []bool {
 	}
 	return []bool{false}
 }
+
+// TestA16TokensTogetherBitIdentical: the W8A16 and W4A16 GEMVs give every token bit for bit the
+// result of a product of that token alone, whether it runs four at a time (a16*R4T4), padded
+// (n = 3, 7) or alone, so batched decoding does not change any sequence's logits.
+func TestA16TokensTogetherBitIdentical(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512")
+	}
+	setAMXA16(t, false)
+	for _, sh := range [][2]int{{45, 4096}, {70, 1536}, {33, 576}} {
+		rows, cols := sh[0], sh[1]
+		rng := rand.New(rand.NewPCG(uint64(rows), 7))
+		w := make([]float32, rows*cols)
+		for i := range w {
+			w[i] = float32(rng.NormFloat64()) * 0.05
+		}
+		x := make([]float32, 8*cols)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		for _, c := range []struct {
+			name string
+			mul  func(dst, x []float32, n int)
+		}{
+			{"W8A16", QuantizeInt8(w, rows, cols).MatMulTA16},
+			{"W4A16-g128", QuantizeInt4(w, rows, cols, 128, false).MatMulT},
+			{"W4A16-perchannel-asym", QuantizeInt4(w, rows, cols, cols, true).MatMulT},
+		} {
+			one := make([]float32, 8*rows)
+			for t := range 8 {
+				c.mul(one[t*rows:(t+1)*rows], x[t*cols:(t+1)*cols], 1)
+			}
+			for n := 2; n <= 8; n++ {
+				if a16Gemm(n, cols, a16GemmMin.i4, a16GemmMin.i4Narrow) {
+					continue // the GEMM path (W8A16 and W4A16 cross over at the same n): another summation order
+				}
+				got := make([]float32, n*rows)
+				c.mul(got, x[:n*cols], n)
+				for i, v := range got {
+					if math.Float32bits(v) != math.Float32bits(one[i]) {
+						t.Fatalf("%s %dx%d n=%d: dst[%d,%d] = %v, alone %v", c.name, rows, cols, n, i/rows, i%rows, v, one[i])
+					}
+				}
+			}
+		}
+	}
+}
