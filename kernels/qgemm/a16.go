@@ -186,6 +186,24 @@ func (m *Int8Matrix) matMulTA16(dst, x []float32, n int) {
 	}
 }
 
+// t4Blocks calls block(row0, st, pf) on the 4-row blocks of the four-token GEMVs in [lo, hi):
+// groups of 4·S rows as S blocks of rows S apart (each row in its own 4 KiB page), then
+// consecutive blocks; pf is the first row of the next block, to prefetch. It returns the first
+// row left (fewer than four).
+func t4Blocks(lo, hi, S int, block func(row0, st, pf int)) int {
+	r := lo
+	for ; S > 1 && r+4*S <= hi; r += 4 * S {
+		for j := range S - 1 {
+			block(r+j, S, r+j+1)
+		}
+		block(r+S-1, S, r+4*S)
+	}
+	for ; r+4 <= hi; r += 4 {
+		block(r, 1, r+4)
+	}
+	return r
+}
+
 // gemvT4 computes tokens [0, t4) of x (cols a multiple of 16; token t4 exists and is zero when
 // t4%4 == 3) for rows [lo, hi) with a16I8R4T4, four tokens per call, in blocks of four rows
 // taken S apart while whole groups of 4·S rows remain (as Int4Matrix.gemvT4), every token group
@@ -207,16 +225,7 @@ func (m *Int8Matrix) gemvT4(dst, x []float32, t4, lo, hi, S int) {
 			}
 		}
 	}
-	r := lo
-	for ; S > 1 && r+4*S <= hi; r += 4 * S {
-		for j := range S - 1 {
-			block(r+j, S, r+j+1)
-		}
-		block(r+S-1, S, r+4*S)
-	}
-	for ; r+4 <= hi; r += 4 {
-		block(r, 1, r+4)
-	}
+	r := t4Blocks(lo, hi, S, block)
 	for ; r < hi; r++ { // the last rows: the one-token kernel, stride 0 repeating row r
 		for t := range t4 {
 			var o8, s8 [8]float32
@@ -396,16 +405,7 @@ func (m *Int4Matrix) gemvT4(dst, x, xp []float32, t4, nblk, gstep, lo, hi, S int
 			}
 		}
 	}
-	r := lo
-	for ; S > 1 && r+4*S <= hi; r += 4 * S {
-		for j := range S - 1 {
-			block(r+j, S, r+j+1)
-		}
-		block(r+S-1, S, r+4*S)
-	}
-	for ; r+4 <= hi; r += 4 {
-		block(r, 1, r+4)
-	}
+	r := t4Blocks(lo, hi, S, block)
 	for ; r < hi; r++ { // the last rows: the one-token kernel, stride 0 repeating row r
 		var o8 [8]float32
 		for t := range t4 {

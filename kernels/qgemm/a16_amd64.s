@@ -913,6 +913,25 @@ i4r8pn_loop:
 	VZEROUPPER
 	RET
 
+// ZERO16 clears the sixteen accumulators Z0..Z15 of the four-token kernels.
+#define ZERO16 \
+	VPXORD Z0, Z0, Z0; \
+	VPXORD Z1, Z1, Z1; \
+	VPXORD Z2, Z2, Z2; \
+	VPXORD Z3, Z3, Z3; \
+	VPXORD Z4, Z4, Z4; \
+	VPXORD Z5, Z5, Z5; \
+	VPXORD Z6, Z6, Z6; \
+	VPXORD Z7, Z7, Z7; \
+	VPXORD Z8, Z8, Z8; \
+	VPXORD Z9, Z9, Z9; \
+	VPXORD Z10, Z10, Z10; \
+	VPXORD Z11, Z11, Z11; \
+	VPXORD Z12, Z12, Z12; \
+	VPXORD Z13, Z13, Z13; \
+	VPXORD Z14, Z14, Z14; \
+	VPXORD Z15, Z15, Z15
+
 // T4TAB builds the VPERMPS table tab = iota·s + b of one row from (DI) (scale) and (DI)(R11*1)
 // (bias), then steps DI to the next row's entry (R14 bytes).
 #define T4TAB(tab) \
@@ -986,22 +1005,7 @@ TEXT ·a16I4R4T4(SB), NOSPLIT, $0-88
 	VMOVUPS a16shv<>+128(SB), Z22
 	VMOVUPS a16shv<>+192(SB), Z23
 	T4TABS
-	VPXORD  Z0, Z0, Z0
-	VPXORD  Z1, Z1, Z1
-	VPXORD  Z2, Z2, Z2
-	VPXORD  Z3, Z3, Z3
-	VPXORD  Z4, Z4, Z4
-	VPXORD  Z5, Z5, Z5
-	VPXORD  Z6, Z6, Z6
-	VPXORD  Z7, Z7, Z7
-	VPXORD  Z8, Z8, Z8
-	VPXORD  Z9, Z9, Z9
-	VPXORD  Z10, Z10, Z10
-	VPXORD  Z11, Z11, Z11
-	VPXORD  Z12, Z12, Z12
-	VPXORD  Z13, Z13, Z13
-	VPXORD  Z14, Z14, Z14
-	VPXORD  Z15, Z15, Z15
+	ZERO16
 
 i4r4t4_loop:
 	PREFETCHT0 (R9)
@@ -1058,22 +1062,7 @@ TEXT ·a16I8R4T4(SB), NOSPLIT, $0-56
 	SHRQ    $4, AX
 	MOVQ    pf+40(FP), R9
 	LEAQ    (BX)(BX*2), R10
-	VPXORD  Z0, Z0, Z0
-	VPXORD  Z1, Z1, Z1
-	VPXORD  Z2, Z2, Z2
-	VPXORD  Z3, Z3, Z3
-	VPXORD  Z4, Z4, Z4
-	VPXORD  Z5, Z5, Z5
-	VPXORD  Z6, Z6, Z6
-	VPXORD  Z7, Z7, Z7
-	VPXORD  Z8, Z8, Z8
-	VPXORD  Z9, Z9, Z9
-	VPXORD  Z10, Z10, Z10
-	VPXORD  Z11, Z11, Z11
-	VPXORD  Z12, Z12, Z12
-	VPXORD  Z13, Z13, Z13
-	VPXORD  Z14, Z14, Z14
-	VPXORD  Z15, Z15, Z15
+	ZERO16
 
 i8r4t4_loop:
 	PREFETCHT0 (R9)
