@@ -17,7 +17,7 @@ import (
 //   - GEMV (n < a16GemmMin): 8 rows per kernel call (a16*R8) sharing each x load, one horizontal
 //     reduction per 8 rows; int4 codes become weights through a 16-entry VPERMPS table per row
 //     and group (iota·s + b), e4m3 codes by shift, mask and ×2^120; rows split over the workers.
-//     W8A16 and W4A16 take tokens four at a time (a16*R4T4: 4 rows × 4 tokens, each converted
+//     W8A16, W4A16 and FP8 take tokens four at a time (a16*R4T4: 4 rows × 4 tokens, each converted
 //     weight vector multiplied into all four), a last three padded with a zero token.
 //
 // Per-row scales of int8/fp8 weights are applied to the finished sums in the GEMV path (the plain
@@ -25,17 +25,16 @@ import (
 // weight, inside the tests' bound); FP8's per-token activation scales multiply the outputs.
 
 // a16GemmMin holds, per format, the token count from which the dequantize-then-GEMM path beats
-// the GEMV kernels (BenchmarkA16SmallN, 2048×2048 and 576×576, in cache). FP8's GEMV, run once
-// per token, crosses over at n ≈ 4. The W8A16 and W4A16 GEMVs take four tokens per call
-// (a16I8R4T4, a16I4R4T4): at 2048 columns they stay ahead through n = 8 (W8A16 n=4 186 GOP/s
-// against 118 for the GEMM, n=8 158 against 138-141; W4A16 n=4 188 against 133, n=8 188 against
-// 128-173); at 576 columns, where a call holds a quarter of the work, through n = 5 (the
-// *Narrow fields: from n = 6 the GEMMs' 153-167 against 120-138). A variable so that the
-// benchmark can force a path.
-var a16GemmMin = struct{ i8, i8Narrow, i4, i4Narrow, fp8 int }{9, 6, 9, 6, 4}
+// the GEMV kernels (BenchmarkA16SmallN, 2048×2048 and 576×576, in cache). The GEMVs take four
+// tokens per call (a16I8R4T4, a16I4R4T4, a16FP8R4T4): at 2048 columns they stay ahead through
+// n = 8 (n=4: W8A16 186 GOP/s against 118 for the GEMM, W4A16 188 against 133, FP8 168 against
+// 88-97; n=8: 158 against 138-141, 188 against 128-173, 156 against 121-137); at 576 columns,
+// where a call holds a quarter of the work, through n = 5 (W8A16, W4A16) or n = 4 (FP8): the
+// *Narrow fields. A variable so that the benchmark can force a path.
+var a16GemmMin = struct{ i8, i8Narrow, i4, i4Narrow, fp8, fp8Narrow int }{9, 6, 9, 6, 9, 5}
 
-// a16Gemm reports whether a W8A16 (narrow = a16GemmMin.i8Narrow) or W4A16 product of n tokens
-// and cols columns takes the GEMM path.
+// a16Gemm reports whether an A16 product of n tokens and cols columns takes the GEMM path, given
+// its format's two a16GemmMin entries.
 func a16Gemm(n, cols, wide, narrow int) bool {
 	return n >= wide || (cols < 1024 && n >= narrow)
 }
@@ -466,7 +465,7 @@ func (m *FP8Matrix) matMulTA16(dst, xf, sx []float32, n int) {
 		mulA16Many([]*amxA16{m.amxFP8(sx)}, [][]float32{dst}, xf, n)
 		return
 	}
-	if n >= a16GemmMin.fp8 {
+	if a16Gemm(n, cols, a16GemmMin.fp8, a16GemmMin.fp8Narrow) {
 		a16GEMM(dst, xf, n, rows, cols, 0, m.deqA16, sx)
 		return
 	}
@@ -477,18 +476,33 @@ func (m *FP8Matrix) matMulTA16(dst, xf, sx []float32, n int) {
 	// The kernel reads codes as DecodeE4M3·2^-120 (no multiply): x goes in scaled by 2^112 (|xf| ≤
 	// 448 stays below 2^121) and the sums come out times 2^8, both exact powers of two.
 	var pxs *[]float32
-	var xs []float32 // (n, kk)
+	var xs []float32 // (n, kk), then a zero token when t4 pads a last three
+	t4 := 0          // tokens [0, t4) four at a time (a16FP8R4T4), as in the W8A16 GEMV
 	if kk > 0 {
-		pxs = getF32(n * kk)
+		if kk == cols && n >= 3 {
+			t4 = n / 4 * 4
+			if n%4 == 3 {
+				t4 = n
+			}
+		}
+		pxs = getF32((n + 1) * kk)
 		xs = *pxs
 		for t := range n {
 			copy(xs[t*kk:(t+1)*kk], xf[t*cols:t*cols+kk])
 			a16MulSlice(xs[t*kk:(t+1)*kk], 0x1p112)
 		}
+		clear(xs[n*kk:])
 	}
 	S := a16RowStride(cols)
 	parallel(rows, 8*S, func(lo, hi int) {
-		for t := range n {
+		if t4 > 0 && m.gemvT4(dst, xs, sx, t4, lo, hi, S) {
+			for t := range t4 { // a NaN code: the plain table sums give the NaN
+				for r := lo; r < hi; r++ {
+					dst[t*rows+r] = dotFP8(m.Q[r*cols:(r+1)*cols], xf[t*cols:(t+1)*cols]) * m.Scale[r] * sx[t]
+				}
+			}
+		}
+		for t := t4; t < n; t++ {
 			xi, d := xf[t*cols:(t+1)*cols], dst[t*rows:(t+1)*rows]
 			r := lo
 			if kk > 0 {
@@ -531,6 +545,38 @@ func (m *FP8Matrix) matMulTA16(dst, xf, sx []float32, n int) {
 	if pxs != nil {
 		f32Pool.Put(pxs)
 	}
+}
+
+// gemvT4 computes tokens [0, t4) of xs (the e4m3 activations times 2^112, cols a multiple of 64;
+// token t4 zero when t4%4 == 3) for rows [lo, hi) with a16FP8R4T4, four tokens per call, as
+// Int8Matrix.gemvT4 does: dst = sum·Scale[r]·(2^8·sx[t]), the one-token path's products, bit for
+// bit. It reports whether a NaN code was met (dst is then wrong for those rows).
+func (m *FP8Matrix) gemvT4(dst, xs, sx []float32, t4, lo, hi, S int) (nan bool) {
+	rows, cols := m.Rows, m.Cols
+	var o [16]float32
+	var flag uint64
+	r := t4Blocks(lo, hi, S, func(row0, st, pf int) {
+		pf = min(pf, rows-1)
+		for t0 := 0; t0 < t4; t0 += 4 {
+			flag |= a16FP8R4T4(&m.Q[row0*cols], st*cols, &xs[t0*cols], cols, cols, &m.Q[pf*cols], &o)
+			for t := range min(4, t4-t0) {
+				d, post := dst[(t0+t)*rows:], 0x1p8*sx[t0+t]
+				for i := range 4 {
+					r := row0 + st*i
+					d[r] = o[4*t+i] * m.Scale[r] * post
+				}
+			}
+		}
+	})
+	for ; r < hi; r++ { // the last rows: the one-token kernel, stride 0 repeating row r
+		for t := range t4 {
+			var o8, s8 [8]float32
+			s8[0] = 1
+			flag |= a16FP8R8N(&m.Q[r*cols], 0, &xs[t*cols], cols, 1, &s8[0], 0x1p8, &o8[0])
+			dst[t*rows+r] = o8[0] * m.Scale[r] * sx[t]
+		}
+	}
+	return flag != 0
 }
 
 // deqA16 writes the weights DecodeE4M3(Q[r, k0:k1])·Scale[r] to buf.

@@ -84,3 +84,10 @@ func a16I4R4T4(p *byte, ldp int, sc *float32, bi *float32, ldg int, gstep int, x
 //
 //go:noescape
 func a16I8R4T4(w *int8, ldw int, x *float32, ldx int, n int, pf *int8, out *[16]float32)
+
+// a16FP8R4T4: out[4t+r] = Σ_{k<n} (DecodeE4M3(w[r·ldw+k])·2^-120)·x[t·ldx+k] for rows r < 4 and
+// tokens t < 4 (x scaled by 2^112), n a positive multiple of 64; prefetches the rows at pf + r·ldw;
+// non-zero result iff a NaN code was met. One decoded weight vector serves four tokens.
+//
+//go:noescape
+func a16FP8R4T4(w *uint8, ldw int, x *float32, ldx int, n int, pf *uint8, out *[16]float32) uint64

@@ -1087,3 +1087,72 @@ i8r4t4_loop:
 	VMOVUPS   Y8, 32(DI)
 	VZEROUPPER
 	RET
+
+// FP8T4 accumulates 64 fp8 weights at mem times x[k:k+64] of four tokens (DX, DX+R12, DX+2·R12,
+// DX+R13) into a0..a3, flagging NaN codes in K2: each decoded vector serves four tokens.
+#define FP8T4(mem, a0, a1, a2, a3) \
+	FP8NAN(mem, Z20); \
+	FP8RAW(mem, Z21); \
+	VFMADD231PS (DX), Z21, a0; \
+	VFMADD231PS (DX)(R12*1), Z21, a1; \
+	VFMADD231PS (DX)(R12*2), Z21, a2; \
+	VFMADD231PS (DX)(R13*1), Z21, a3; \
+	FP8RAW(16 mem, Z22); \
+	VFMADD231PS 64(DX), Z22, a0; \
+	VFMADD231PS 64(DX)(R12*1), Z22, a1; \
+	VFMADD231PS 64(DX)(R12*2), Z22, a2; \
+	VFMADD231PS 64(DX)(R13*1), Z22, a3; \
+	FP8RAW(32 mem, Z23); \
+	VFMADD231PS 128(DX), Z23, a0; \
+	VFMADD231PS 128(DX)(R12*1), Z23, a1; \
+	VFMADD231PS 128(DX)(R12*2), Z23, a2; \
+	VFMADD231PS 128(DX)(R13*1), Z23, a3; \
+	FP8RAW(48 mem, Z21); \
+	VFMADD231PS 192(DX), Z21, a0; \
+	VFMADD231PS 192(DX)(R12*1), Z21, a1; \
+	VFMADD231PS 192(DX)(R12*2), Z21, a2; \
+	VFMADD231PS 192(DX)(R13*1), Z21, a3
+
+// func a16FP8R4T4(w *uint8, ldw int, x *float32, ldx int, n int, pf *uint8, out *[16]float32) uint64
+// out[4t + r] = Σ_{k<n} (DecodeE4M3(w[r·ldw+k])·2^-120)·x[t·ldx+k] for rows r < 4 and tokens t < 4
+// (x scaled by 2^112 as for a16FP8R8N), n a positive multiple of 64; prefetches the rows at
+// pf + r·ldw; returns non-zero if a NaN code was met (the sums are then wrong).
+TEXT ·a16FP8R4T4(SB), NOSPLIT, $0-64
+	FP8CONSTS
+	MOVQ    w+0(FP), SI
+	MOVQ    ldw+8(FP), BX
+	MOVQ    x+16(FP), DX
+	MOVQ    ldx+24(FP), R12
+	SHLQ    $2, R12
+	LEAQ    (R12)(R12*2), R13
+	MOVQ    n+32(FP), AX
+	SHRQ    $6, AX
+	MOVQ    pf+40(FP), R9
+	LEAQ    (BX)(BX*2), R10
+	ZERO16
+
+fp8r4t4_loop:
+	PREFETCHT0 (R9)
+	PREFETCHT0 (R9)(BX*1)
+	PREFETCHT0 (R9)(BX*2)
+	PREFETCHT0 (R9)(R10*1)
+	ADDQ       $64, R9
+	FP8T4((SI), Z0, Z4, Z8, Z12)
+	FP8T4((SI)(BX*1), Z1, Z5, Z9, Z13)
+	FP8T4((SI)(BX*2), Z2, Z6, Z10, Z14)
+	FP8T4((SI)(R10*1), Z3, Z7, Z11, Z15)
+	ADDQ       $64, SI
+	ADDQ       $256, DX
+	DECQ       AX
+	JNZ        fp8r4t4_loop
+
+	VMOVDQU32 a16ridx<>(SB), Z30
+	A16REDUCE8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
+	A16REDUCE8(Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
+	MOVQ      out+48(FP), DI
+	VMOVUPS   Y0, (DI)
+	VMOVUPS   Y8, 32(DI)
+	KMOVQ     K2, AX
+	MOVQ      AX, ret+56(FP)
+	VZEROUPPER
+	RET

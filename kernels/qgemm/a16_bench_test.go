@@ -114,9 +114,9 @@ func BenchmarkA16SmallN(b *testing.B) {
 				force := func(f func()) func() {
 					return func() {
 						if path == "gemv" {
-							a16GemmMin.i8, a16GemmMin.i8Narrow, a16GemmMin.i4, a16GemmMin.i4Narrow, a16GemmMin.fp8 = 1<<30, 1<<30, 1<<30, 1<<30, 1<<30
+							a16GemmMin = struct{ i8, i8Narrow, i4, i4Narrow, fp8, fp8Narrow int }{1 << 30, 1 << 30, 1 << 30, 1 << 30, 1 << 30, 1 << 30}
 						} else {
-							a16GemmMin.i8, a16GemmMin.i8Narrow, a16GemmMin.i4, a16GemmMin.i4Narrow, a16GemmMin.fp8 = 1, 1, 1, 1, 1
+							a16GemmMin = struct{ i8, i8Narrow, i4, i4Narrow, fp8, fp8Narrow int }{1, 1, 1, 1, 1, 1}
 						}
 						f()
 						a16GemmMin = saved

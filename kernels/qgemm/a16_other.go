@@ -39,6 +39,10 @@ func a16I4R4T4(p *byte, ldp int, sc *float32, bi *float32, ldg int, gstep int, x
 func a16I8R4T4(w *int8, ldw int, x *float32, ldx int, n int, pf *int8, out *[16]float32) {
 	unreachable()
 }
+func a16FP8R4T4(w *uint8, ldw int, x *float32, ldx int, n int, pf *uint8, out *[16]float32) uint64 {
+	unreachable()
+	return 0
+}
 func amxDeqI4(dst *uint16, p *byte, nblk int, zh *int16) { unreachable() }
 func amxDeqI8(dst *uint16, q *int8, n int)               { unreachable() }
 func amxDeqFP8(dst *uint16, q *uint8, n int)             { unreachable() }

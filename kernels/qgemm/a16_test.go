@@ -168,7 +168,7 @@ func TestA16FP8NaN(t *testing.T) {
 		x[i] = float32(rng.NormFloat64())
 	}
 	for _, avx := range a16AVX() {
-		for _, n := range []int{1, 8} {
+		for _, n := range []int{1, 3, 4, 8} { // 3, 4: the four-token GEMV, padded and not
 			for _, nanRow := range []int{2, 17} { // in a full 8-row block; in the last rows
 				t.Run(fmt.Sprintf("avx512=%v/n=%d/row=%d", avx, n, nanRow), func(t *testing.T) {
 					setA16Path(t, avx)
@@ -364,7 +364,7 @@ func a16AVX() []bool {
 	return []bool{false}
 }
 
-// TestA16TokensTogetherBitIdentical: the W8A16 and W4A16 GEMVs give every token bit for bit the
+// TestA16TokensTogetherBitIdentical: the W8A16, W4A16 and FP8 GEMVs give every token bit for bit the
 // result of a product of that token alone, whether it runs four at a time (a16*R4T4), padded
 // (n = 3, 7) or alone, so batched decoding does not change any sequence's logits.
 func TestA16TokensTogetherBitIdentical(t *testing.T) {
@@ -384,20 +384,22 @@ func TestA16TokensTogetherBitIdentical(t *testing.T) {
 			x[i] = float32(rng.NormFloat64())
 		}
 		for _, c := range []struct {
-			name string
-			mul  func(dst, x []float32, n int)
+			name         string
+			mul          func(dst, x []float32, n int)
+			wide, narrow int // the format's a16GemmMin entries
 		}{
-			{"W8A16", QuantizeInt8(w, rows, cols).MatMulTA16},
-			{"W4A16-g128", QuantizeInt4(w, rows, cols, 128, false).MatMulT},
-			{"W4A16-perchannel-asym", QuantizeInt4(w, rows, cols, cols, true).MatMulT},
+			{"W8A16", QuantizeInt8(w, rows, cols).MatMulTA16, a16GemmMin.i8, a16GemmMin.i8Narrow},
+			{"W4A16-g128", QuantizeInt4(w, rows, cols, 128, false).MatMulT, a16GemmMin.i4, a16GemmMin.i4Narrow},
+			{"W4A16-perchannel-asym", QuantizeInt4(w, rows, cols, cols, true).MatMulT, a16GemmMin.i4, a16GemmMin.i4Narrow},
+			{"FP8", QuantizeFP8(w, rows, cols).MatMulT, a16GemmMin.fp8, a16GemmMin.fp8Narrow},
 		} {
 			one := make([]float32, 8*rows)
 			for t := range 8 {
 				c.mul(one[t*rows:(t+1)*rows], x[t*cols:(t+1)*cols], 1)
 			}
 			for n := 2; n <= 8; n++ {
-				if a16Gemm(n, cols, a16GemmMin.i4, a16GemmMin.i4Narrow) {
-					continue // the GEMM path (W8A16 and W4A16 cross over at the same n): another summation order
+				if a16Gemm(n, cols, c.wide, c.narrow) {
+					continue // the GEMM path: another summation order
 				}
 				got := make([]float32, n*rows)
 				c.mul(got, x[:n*cols], n)
