@@ -125,10 +125,8 @@ func (m *Int8Matrix) matMulTA16(dst, x []float32, n int) {
 	// the rest one at a time.
 	t4, xs := 0, x
 	var pxs *[]float32
-	if kk > 0 && kk == cols && n >= 3 {
-		t4 = n / 4 * 4
-		if n%4 == 3 {
-			t4 = n
+	if kk > 0 && kk == cols {
+		if t4 = t4Tokens(n); n%4 == 3 {
 			pxs = getF32((n + 1) * cols)
 			xs = *pxs
 			copy(xs, x[:n*cols])
@@ -183,6 +181,15 @@ func (m *Int8Matrix) matMulTA16(dst, x []float32, n int) {
 	if pxs != nil {
 		f32Pool.Put(pxs)
 	}
+}
+
+// t4Tokens is how many of n tokens the four-token GEMVs take: whole groups of four, and a last
+// three padded with a zero token (two or one left go one at a time, as cheap as a padded call).
+func t4Tokens(n int) int {
+	if n%4 == 3 {
+		return n
+	}
+	return n / 4 * 4
 }
 
 // t4Blocks calls block(row0, st, pf) on the 4-row blocks of the four-token GEMVs in [lo, hi):
@@ -319,10 +326,7 @@ func (m *Int4Matrix) matMulTA16(dst, x []float32, n int) {
 		}
 		// Tokens [0, t4) go four at a time through a16I4R4T4 (a last three padded with a zero
 		// token), the rest one at a time.
-		t4 = n / 4 * 4
-		if n%4 == 3 {
-			t4 = n
-		}
+		t4 = t4Tokens(n)
 		pxp = getF32(max(n, (t4+3)/4*4) * kk)
 		xp = *pxp
 		for t := range n {
@@ -479,11 +483,8 @@ func (m *FP8Matrix) matMulTA16(dst, xf, sx []float32, n int) {
 	var xs []float32 // (n, kk), then a zero token when t4 pads a last three
 	t4 := 0          // tokens [0, t4) four at a time (a16FP8R4T4), as in the W8A16 GEMV
 	if kk > 0 {
-		if kk == cols && n >= 3 {
-			t4 = n / 4 * 4
-			if n%4 == 3 {
-				t4 = n
-			}
+		if kk == cols {
+			t4 = t4Tokens(n)
 		}
 		pxs = getF32((n + 1) * kk)
 		xs = *pxs
