@@ -28,6 +28,18 @@ func a16AMXOK(rows, cols, n, min int) bool {
 
 var panelPool = sync.Pool{New: func() any { return new(amx.Panel) }}
 
+// amxScratch is one worker's dequantization buffers in the AMX mulPanel loops (a prefill
+// product runs one per worker per token chunk): a16's bf16 weights, int4 zero points and group
+// scales, a8's int8 weights.
+type amxScratch struct {
+	a  []uint16
+	zh []int16
+	s  []float32
+	i8 []int8
+}
+
+var amxScratchPool = sync.Pool{New: func() any { return new(amxScratch) }}
+
 // amxA16 is one weight-only matrix as the AMX driver sees it.
 type amxA16 struct {
 	rows, cols int
@@ -86,11 +98,17 @@ func (q *amxA16) mulPanel(p *amx.Panel, dst []float32, t0 int) {
 	}
 	lda := (kc + unit - 1) / unit * unit
 	parallel(rows/32*32, 32, func(lo, hi int) {
-		a := make([]uint16, 32*lda)
-		zh := make([]int16, lda/32+2)
+		sc := amxScratchPool.Get().(*amxScratch)
+		defer amxScratchPool.Put(sc)
+		sc.a, sc.zh = grow(sc.a, 32*lda), grow(sc.zh, lda/32+2)
+		clear(sc.a) // zero, as freshly allocated (the padding past the last columns)
+		clear(sc.zh)
+		a, zh := sc.a, sc.zh
 		var s []float32
 		if q.group > 0 {
-			s = make([]float32, 32*(lda/q.group+1))
+			sc.s = grow(sc.s, 32*(lda/q.group+1))
+			clear(sc.s)
+			s = sc.s
 		}
 		amx.Sweep(lo, hi, cols, kc, len(p.NewAcc()), func(acc []float32, r, kb, kl int, load bool) {
 			q.deq(a, lda, r, kb, kb+kl, zh)

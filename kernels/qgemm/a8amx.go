@@ -77,7 +77,11 @@ func (q *amxA8) mulPanel(p *amx.PanelI8, dst []float32, sx []float32) {
 	rows, cols := q.rows, q.cols
 	kc := p.KBlock()
 	parallel(rows/32*32, 32, func(lo, hi int) {
-		scratch := make([]int8, 32*kc)
+		sc := amxScratchPool.Get().(*amxScratch)
+		defer amxScratchPool.Put(sc)
+		sc.i8 = grow(sc.i8, 32*kc)
+		clear(sc.i8) // zero, as freshly allocated
+		scratch := sc.i8
 		amx.Sweep(lo, hi, cols, kc, len(p.NewAcc()), func(acc []int32, r, kb, kl int, load bool) {
 			a, lda := q.block(scratch, r, kb, kb+kl)
 			p.Dot(acc, a, lda, kb, kl, load)
