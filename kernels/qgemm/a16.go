@@ -147,20 +147,7 @@ func (m *Int8Matrix) matMulTA16(dst, x []float32, n int) {
 				// scaled in the kernel; then the last rows of the matrix one at a time (stride 0
 				// repeats row r in all 8 lanes).
 				if kk == cols {
-					var o [8]float32
-					for ; S > 1 && r+8*S <= hi; r += 8 * S {
-						for j := range S {
-							rj := r + j
-							a16I8R8N(&m.Q[rj*cols], S*cols, &xi[0], kk, 1, nil, 1, &o[0])
-							for i, v := range o {
-								d[rj+S*i] = v * m.Scale[rj+S*i]
-							}
-						}
-					}
-					if nb8 := (hi - r) / 8; nb8 > 0 {
-						a16I8R8N(&m.Q[r*cols], cols, &xi[0], kk, nb8, &m.Scale[r], 1, &d[r])
-						r += 8 * nb8
-					}
+					r = m.gemvRuns(d, xi, lo, hi)
 				}
 				for ; r < hi; r++ {
 					var o, s8 [8]float32
@@ -181,6 +168,26 @@ func (m *Int8Matrix) matMulTA16(dst, x []float32, n int) {
 	if pxs != nil {
 		f32Pool.Put(pxs)
 	}
+}
+
+// gemvRuns is Int4Matrix.gemvRuns for int8 rows (cols a multiple of 16): eight runs of L rows side by
+// side, each one sequential stream; scaled here (the same float32 product as in the kernel).
+func (m *Int8Matrix) gemvRuns(d, x []float32, lo, hi int) int {
+	L, cols := (hi-lo)/8, m.Cols
+	if L == 0 {
+		return lo
+	}
+	po := getF32(8 * L)
+	o := *po
+	a16I8R8L(&m.Q[lo*cols], L*cols, &x[0], cols, L, nil, 1, &o[0], cols, a16RunPrefetch*cols)
+	for b := range L {
+		for i := range 8 {
+			r := lo + i*L + b
+			d[r] = o[8*b+i] * m.Scale[r]
+		}
+	}
+	f32Pool.Put(po)
+	return lo + 8*L
 }
 
 // t4Tokens is how many of n tokens the four-token GEMVs take: whole groups of four, and a last
@@ -283,9 +290,10 @@ func (m *Int4Matrix) ghalf() int {
 	return 1 << 40
 }
 
-// a16RowStride is the row stride S (1, 2 or 4) at which the A16 GEMVs take the eight rows of
+// a16RowStride is the row stride S (1, 2 or 4) at which the four-token A16 GEMVs take the rows of
 // one block, so that with rb-byte rows each lies in its own 4 KiB page: the L2 streamer follows
 // one sequential stream per page, and four 1 KiB rows read side by side in one page defeat it.
+// (The one-token GEMVs walk eight runs of consecutive rows instead: gemvRuns.)
 // Measured as BenchmarkGEMVCold1B does (1 GiB of 2048-column int4 matrices, 2 cores), each stride
 // forced: 14.8-15.3 GB/s at stride 1, 16.9-17.0 at 2, 19.8-20.7 at 4, 17.3-17.6 at 8; with 4 KiB
 // rows (8192 columns) stride 1 is already one row per page.
@@ -343,22 +351,7 @@ func (m *Int4Matrix) matMulTA16(dst, x []float32, n int) {
 			xi, d := x[t*cols:(t+1)*cols], dst[t*rows:(t+1)*rows]
 			r := lo
 			if gblk > 0 {
-				// Groups of 8·S rows as S interleaved blocks of rows S apart, then any rest in
-				// consecutive 8-row blocks (one call).
-				var o [8]float32
-				for ; S > 1 && r+8*S <= hi; r += 8 * S {
-					for j := range S {
-						rj := r + j
-						a16I4R8PN(&m.Packed[rj*rb], S*rb, &m.deqScale[rj*ng], &m.deqBias[rj*ng], S*ng, gblk, &xp[t*kk], nblk, 1, &o[0])
-						for i, v := range o {
-							d[rj+S*i] = v
-						}
-					}
-				}
-				if nb8 := (hi - r) / 8; nb8 > 0 {
-					a16I4R8PN(&m.Packed[r*rb], rb, &m.deqScale[r*ng], &m.deqBias[r*ng], ng, gblk, &xp[t*kk], nblk, nb8, &d[r])
-					r += 8 * nb8
-				}
+				r = m.gemvRuns(d, xp[t*kk:], gblk, nblk, lo, hi)
 			} else if nblk > 0 {
 				for ; r+8 <= hi; r += 8 {
 					var o [8]float32
@@ -424,6 +417,42 @@ func (m *Int4Matrix) gemvT4(dst, x, xp []float32, t4, nblk, gstep, lo, hi, S int
 			}
 		}
 	}
+}
+
+// a16RunPrefetch is how far ahead (in rows) the one-token GEMVs prefetch along each run: 1 and 2
+// measured alike in BenchmarkGEMVCold1B, 0 and 4 slower.
+var a16RunPrefetch = 2
+
+// gemvRuns computes one token's rows [lo, lo+8L), L = (hi−lo)/8, as eight runs of L consecutive
+// rows taken side by side: each kernel step reads row b of every run, so each of the eight
+// streams the hardware prefetchers follow is L·rb bytes of consecutive rows. The L2 streamer
+// follows a stream within one 4 KiB page, and a 2048-column int4 row is 1 KiB: taking the eight
+// rows of a block 4 apart (one per page, a16RowStride) left it one row per page visit; a run
+// visits each page for four rows. BenchmarkGEMVCold1B (1 GiB of Llama-1B matrices, 2 cores), old
+// walk → runs, ms per pass: W4A16 2048×2048 45.2-45.7 → 38.7 (with the symmetric kernel),
+// 8192×2048 42.3-43.3 → 37.6-37.8, 2048×8192 47.2-48.9 → 42.0-42.8. Symmetric matrices (b = −8·s
+// exactly) skip the bias array: their tables (u − 8)·s are the same floats as u·s + b. Returns
+// the first row not computed.
+func (m *Int4Matrix) gemvRuns(d, xp []float32, gblk, nblk, lo, hi int) int {
+	L := (hi - lo) / 8
+	if L == 0 {
+		return lo
+	}
+	rb, ng := RowBytes(m.Cols), m.groups()
+	po := getF32(8 * L)
+	o := *po
+	if m.Zero == nil {
+		a16I4R8PLS(&m.Packed[lo*rb], L*rb, &m.deqScale[lo*ng], L*ng, gblk, &xp[0], nblk, L, &o[0], rb, 4*ng, a16RunPrefetch*rb)
+	} else {
+		a16I4R8PL(&m.Packed[lo*rb], L*rb, &m.deqScale[lo*ng], &m.deqBias[lo*ng], L*ng, gblk, &xp[0], nblk, L, &o[0], rb, 4*ng, a16RunPrefetch*rb)
+	}
+	for b := range L {
+		for i := range 8 {
+			d[lo+i*L+b] = o[8*b+i]
+		}
+	}
+	f32Pool.Put(po)
+	return lo + 8*L
 }
 
 // dotA16 is Σ_{k ≥ k0} x[k]·w[r,k] with w = u·s + b in Go.
@@ -509,20 +538,7 @@ func (m *FP8Matrix) matMulTA16(dst, xf, sx []float32, n int) {
 			if kk > 0 {
 				nan := uint64(0)
 				if post := 0x1p8 * sx[t]; kk == cols { // as in the W8A16 GEMV
-					var o [8]float32
-					for ; S > 1 && nan == 0 && r+8*S <= hi; r += 8 * S {
-						for j := range S {
-							rj := r + j
-							nan |= a16FP8R8N(&m.Q[rj*cols], S*cols, &xs[t*kk], kk, 1, nil, 1, &o[0])
-							for i, v := range o {
-								d[rj+S*i] = v * m.Scale[rj+S*i] * post
-							}
-						}
-					}
-					if nb8 := (hi - r) / 8; nb8 > 0 && nan == 0 {
-						nan = a16FP8R8N(&m.Q[r*cols], cols, &xs[t*kk], kk, nb8, &m.Scale[r], post, &d[r])
-						r += 8 * nb8
-					}
+					r, nan = m.gemvRuns(d, xs[t*kk:], post, lo, hi)
 				}
 				for ; r < hi && nan == 0; r++ { // last rows: stride 0 repeats row r
 					var o, s8 [8]float32
@@ -546,6 +562,27 @@ func (m *FP8Matrix) matMulTA16(dst, xf, sx []float32, n int) {
 	if pxs != nil {
 		f32Pool.Put(pxs)
 	}
+}
+
+// gemvRuns is Int4Matrix.gemvRuns for e4m3 rows (xs the activations times 2^112, cols a multiple
+// of 64): d = sum·Scale[r]·post, the products of the other one-token paths. A NaN code (reported)
+// leaves d wrong for the rows it covered.
+func (m *FP8Matrix) gemvRuns(d, xs []float32, post float32, lo, hi int) (int, uint64) {
+	L, cols := (hi-lo)/8, m.Cols
+	if L == 0 {
+		return lo, 0
+	}
+	po := getF32(8 * L)
+	o := *po
+	nan := a16FP8R8L(&m.Q[lo*cols], L*cols, &xs[0], cols, L, nil, 1, &o[0], cols, a16RunPrefetch*cols)
+	for b := range L {
+		for i := range 8 {
+			r := lo + i*L + b
+			d[r] = o[8*b+i] * m.Scale[r] * post
+		}
+	}
+	f32Pool.Put(po)
+	return lo + 8*L, nan
 }
 
 // gemvT4 computes tokens [0, t4) of xs (the e4m3 activations times 2^112, cols a multiple of 64;

@@ -33,12 +33,24 @@ func a16DeqI4(dst *float32, p *byte, sc *float32, bi *float32, ghalf int, cnt in
 //go:noescape
 func a16I8R8N(w *int8, ldw int, x *float32, n int, nb8 int, sc *float32, post float32, out *float32)
 
+// a16I8R8L is a16I8R8N with blocks bstep bytes apart and a prefetch distance of pfd bytes along
+// each row: out[8b + i] for block b < nb8 and row w + b·bstep + i·ldw.
+//
+//go:noescape
+func a16I8R8L(w *int8, ldw int, x *float32, n int, nb8 int, sc *float32, post float32, out *float32, bstep int, pfd int)
+
 // a16FP8R8N: for nb8 blocks of 8 rows, out[row] = (Σ_{k<n} (DecodeE4M3(w[row·ldw+k])·2^-120)·x[k])
 // ·sc[row]·post, n a positive multiple of 64 (pass x·2^112 and 2^8 in post); non-zero result iff
 // a NaN code was met (out is then not the NaN the plain loop gives).
 //
 //go:noescape
 func a16FP8R8N(w *uint8, ldw int, x *float32, n int, nb8 int, sc *float32, post float32, out *float32) uint64
+
+// a16FP8R8L is a16FP8R8N with blocks bstep bytes apart and a prefetch distance of pfd bytes along
+// each row: out[8b + i] for block b < nb8 and row w + b·bstep + i·ldw.
+//
+//go:noescape
+func a16FP8R8L(w *uint8, ldw int, x *float32, n int, nb8 int, sc *float32, post float32, out *float32, bstep int, pfd int) uint64
 
 // a16I4R8: out[r] = Σ_{k<64·nblk} x[k]·(u[r,k]·sc[r·ldg+h/gstep] + bi[r·ldg+h/gstep]), h = k/32,
 // r < 8, u[r,k] the code k of the packed row at p + r·ldp. It reads one (sc, bi) entry past the
@@ -70,6 +82,18 @@ func a16PermX4(dst *float32, x *float32, nblk int)
 //
 //go:noescape
 func a16I4R8PN(p *byte, ldp int, sc *float32, bi *float32, ldg int, gstep int, xp *float32, nblk int, nb8 int, out *float32)
+
+// a16I4R8PL is a16I4R8PN with blocks bstep bytes apart (scales sstep bytes apart) and a prefetch
+// distance of pfd bytes along each row: out[8b + i] for block b < nb8 and row p + b·bstep + i·ldp.
+//
+//go:noescape
+func a16I4R8PL(p *byte, ldp int, sc *float32, bi *float32, ldg int, gstep int, xp *float32, nblk int, nb8 int, out *float32, bstep int, sstep int, pfd int)
+
+// a16I4R8PLS is a16I4R8PL for symmetric codes (zero point 8): the tables are (u − 8)·s, and no
+// bias is read.
+//
+//go:noescape
+func a16I4R8PLS(p *byte, ldp int, sc *float32, ldg int, gstep int, xp *float32, nblk int, nb8 int, out *float32, bstep int, sstep int, pfd int)
 
 // a16I4R4T4: out[4t+r] = Σ_{k<64·nblk} xp[t·ldx+k']·(u[r,k]·sc[r·ldg+k/(64·gstep)] + bi[…]) for
 // rows r < 4 (packed at p + r·ldp) and tokens t < 4, x in a16PermX4's order (k' the permuted

@@ -4,6 +4,24 @@
 // GEMM path, and 8-row GEMV kernels for one token. See a16_amd64.go for the Go-level contracts.
 
 // a16iota: 0, 1, ..., 15 as f32 (the VPERMPS table of int4 codes is iota·s + b).
+DATA a16iotam8<>+0(SB)/4, $-8.0
+DATA a16iotam8<>+4(SB)/4, $-7.0
+DATA a16iotam8<>+8(SB)/4, $-6.0
+DATA a16iotam8<>+12(SB)/4, $-5.0
+DATA a16iotam8<>+16(SB)/4, $-4.0
+DATA a16iotam8<>+20(SB)/4, $-3.0
+DATA a16iotam8<>+24(SB)/4, $-2.0
+DATA a16iotam8<>+28(SB)/4, $-1.0
+DATA a16iotam8<>+32(SB)/4, $0.0
+DATA a16iotam8<>+36(SB)/4, $1.0
+DATA a16iotam8<>+40(SB)/4, $2.0
+DATA a16iotam8<>+44(SB)/4, $3.0
+DATA a16iotam8<>+48(SB)/4, $4.0
+DATA a16iotam8<>+52(SB)/4, $5.0
+DATA a16iotam8<>+56(SB)/4, $6.0
+DATA a16iotam8<>+60(SB)/4, $7.0
+GLOBL a16iotam8<>(SB), RODATA|NOPTR, $64
+
 DATA a16iota<>+0(SB)/4, $0.0
 DATA a16iota<>+4(SB)/4, $1.0
 DATA a16iota<>+8(SB)/4, $2.0
@@ -323,6 +341,72 @@ i8r8n_loop:
 	VZEROUPPER
 	RET
 
+// func a16I8R8L(w *int8, ldw int, x *float32, n int, nb8 int, sc *float32, post float32, out *float32, bstep int, pfd int)
+// a16I8R8N with blocks bstep bytes apart and a prefetch distance of pfd bytes along each row (the
+// eight-runs walk of gemvRuns: ldw = a run's bytes, bstep = one row).
+TEXT ·a16I8R8L(SB), NOSPLIT, $0-80
+	MOVQ w+0(FP), R8
+	MOVQ ldw+8(FP), BX
+	MOVQ n+24(FP), R13
+	SHRQ $4, R13
+	MOVQ nb8+32(FP), CX
+	MOVQ sc+40(FP), R14
+	VBROADCASTSS post+48(FP), Z31
+	MOVQ out+56(FP), DI
+	LEAQ (BX)(BX*2), R10
+	VMOVDQU32 a16ridx<>(SB), Z30
+
+i8r8l_block:
+	MOVQ R8, SI
+	MOVQ x+16(FP), DX
+	MOVQ R13, AX
+	LEAQ (SI)(BX*4), R9
+	MOVQ SI, R11 // pfd bytes ahead along each row
+	ADDQ pfd+72(FP), R11
+	LEAQ (R11)(BX*4), R12
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+i8r8l_loop:
+	PREFETCHT0 (R11)
+	PREFETCHT0 (R11)(BX*1)
+	PREFETCHT0 (R11)(BX*2)
+	PREFETCHT0 (R11)(R10*1)
+	PREFETCHT0 (R12)
+	PREFETCHT0 (R12)(BX*1)
+	PREFETCHT0 (R12)(BX*2)
+	PREFETCHT0 (R12)(R10*1)
+	ADDQ       $16, R11
+	ADDQ       $16, R12
+	VMOVUPS    (DX), Z16
+	I8ROW((SI), Z17, Z0)
+	I8ROW((SI)(BX*1), Z18, Z1)
+	I8ROW((SI)(BX*2), Z19, Z2)
+	I8ROW((SI)(R10*1), Z20, Z3)
+	I8ROW((R9), Z21, Z4)
+	I8ROW((R9)(BX*1), Z22, Z5)
+	I8ROW((R9)(BX*2), Z23, Z6)
+	I8ROW((R9)(R10*1), Z17, Z7)
+	ADDQ $16, SI
+	ADDQ $16, R9
+	ADDQ $64, DX
+	DECQ AX
+	JNZ  i8r8l_loop
+
+	A16REDUCE8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
+	A16STORE8
+	ADDQ bstep+64(FP), R8
+	DECQ CX
+	JNZ  i8r8l_block
+	VZEROUPPER
+	RET
+
 // FP8ROW accumulates 64 fp8 weights at off(base) times x pieces Z16..Z19 into acc, flagging NaN codes.
 #define FP8ROW(base, acc) \
 	FP8NAN(base, Z20); \
@@ -408,6 +492,79 @@ fp8r8n_loop:
 	MOVQ  AX, ret+64(FP)
 	VZEROUPPER
 	RET
+
+// func a16FP8R8L(w *uint8, ldw int, x *float32, n int, nb8 int, sc *float32, post float32, out *float32, bstep int, pfd int) uint64
+// a16FP8R8N with blocks bstep bytes apart and a prefetch distance of pfd bytes along each row (the
+// eight-runs walk of gemvRuns).
+TEXT ·a16FP8R8L(SB), NOSPLIT, $0-88
+	FP8CONSTS
+	MOVQ w+0(FP), R8
+	MOVQ ldw+8(FP), BX
+	MOVQ n+24(FP), R13
+	SHRQ $6, R13
+	MOVQ nb8+32(FP), CX
+	MOVQ sc+40(FP), R14
+	VBROADCASTSS post+48(FP), Z31
+	MOVQ out+56(FP), DI
+	LEAQ (BX)(BX*2), R10
+	VMOVDQU32 a16ridx<>(SB), Z30
+
+fp8r8l_block:
+	MOVQ R8, SI
+	MOVQ x+16(FP), DX
+	MOVQ R13, AX
+	LEAQ (SI)(BX*4), R9
+	MOVQ SI, R11 // pfd bytes ahead along each row
+	ADDQ pfd+72(FP), R11
+	LEAQ (R11)(BX*4), R12
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+fp8r8l_loop:
+	PREFETCHT0 (R11)
+	PREFETCHT0 (R11)(BX*1)
+	PREFETCHT0 (R11)(BX*2)
+	PREFETCHT0 (R11)(R10*1)
+	PREFETCHT0 (R12)
+	PREFETCHT0 (R12)(BX*1)
+	PREFETCHT0 (R12)(BX*2)
+	PREFETCHT0 (R12)(R10*1)
+	ADDQ       $64, R11
+	ADDQ       $64, R12
+	VMOVUPS    (DX), Z16
+	VMOVUPS    64(DX), Z17
+	VMOVUPS    128(DX), Z18
+	VMOVUPS    192(DX), Z19
+	FP8ROW((SI), Z0)
+	FP8ROW((SI)(BX*1), Z1)
+	FP8ROW((SI)(BX*2), Z2)
+	FP8ROW((SI)(R10*1), Z3)
+	FP8ROW((R9), Z4)
+	FP8ROW((R9)(BX*1), Z5)
+	FP8ROW((R9)(BX*2), Z6)
+	FP8ROW((R9)(R10*1), Z7)
+	ADDQ $64, SI
+	ADDQ $64, R9
+	ADDQ $256, DX
+	DECQ AX
+	JNZ  fp8r8l_loop
+
+	A16REDUCE8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
+	A16STORE8
+	ADDQ bstep+64(FP), R8
+	DECQ CX
+	JNZ  fp8r8l_block
+	KMOVQ K2, AX
+	MOVQ  AX, ret+80(FP)
+	VZEROUPPER
+	RET
+
 
 // I4TAB rebuilds the VPERMPS table tab = iota·s + b of one row from (DI) and (R8), then steps DI
 // and R8 to the next row's entry (by R13 bytes).
@@ -910,6 +1067,200 @@ i4r8pn_loop:
 	MOVQ    R12, bi+24(FP)
 	DECQ    nb8+64(FP)
 	JNZ     i4r8pn_block
+	VZEROUPPER
+	RET
+
+// func a16I4R8PL(p *byte, ldp int, sc *float32, bi *float32, ldg int, gstep int, xp *float32, nblk int, nb8 int, out *float32, bstep int, sstep int, pfd int)
+// a16I4R8PN with the next block bstep bytes on (its scales sstep bytes on) instead of 8·ldp, and
+// prefetching pfd bytes ahead of each of the eight rows: with the rows of a worker's range cut
+// into eight runs taken side by side (ldp = a run's bytes, bstep = one row), each run is one long
+// sequential stream.
+TEXT ·a16I4R8PL(SB), NOSPLIT, $0-104
+	VMOVUPS a16iota<>(SB), Z24
+	VMOVUPS a16shv<>+0(SB), Z26
+	VMOVUPS a16shv<>+64(SB), Z27
+	VMOVUPS a16shv<>+128(SB), Z31
+	VMOVUPS a16shv<>+192(SB), Z23
+	VMOVDQU32 a16ridx<>(SB), Z30
+
+i4r8pl_block:
+	MOVQ p+0(FP), SI
+	MOVQ ldp+8(FP), BX
+	MOVQ sc+16(FP), R11
+	MOVQ bi+24(FP), R12
+	MOVQ ldg+32(FP), R13
+	SHLQ $2, R13
+	MOVQ gstep+40(FP), CX
+	MOVQ xp+48(FP), DX
+	MOVQ nblk+56(FP), AX
+	LEAQ (BX)(BX*2), R10
+	LEAQ (SI)(BX*4), R9
+	MOVQ SI, R14
+	ADDQ pfd+96(FP), R14
+	I4TABS
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+i4r8pl_loop:
+	PREFETCHT0 (R14)
+	PREFETCHT0 (R14)(BX*1)
+	PREFETCHT0 (R14)(BX*2)
+	PREFETCHT0 (R14)(R10*1)
+	LEAQ       (R14)(BX*4), DI
+	PREFETCHT0 (DI)
+	PREFETCHT0 (DI)(BX*1)
+	PREFETCHT0 (DI)(BX*2)
+	PREFETCHT0 (DI)(R10*1)
+	ADDQ       $32, R14
+	VMOVUPS    (DX), Z16
+	VMOVUPS    64(DX), Z17
+	VMOVUPS    128(DX), Z18
+	VMOVUPS    192(DX), Z19
+	I4P((SI), Z8, Z0)
+	I4P((SI)(BX*1), Z9, Z1)
+	I4P((SI)(BX*2), Z10, Z2)
+	I4P((SI)(R10*1), Z11, Z3)
+	I4P((R9), Z12, Z4)
+	I4P((R9)(BX*1), Z13, Z5)
+	I4P((R9)(BX*2), Z14, Z6)
+	I4P((R9)(R10*1), Z15, Z7)
+	I4NEXTGROUP(i4r8pl_next)
+	ADDQ $32, SI
+	ADDQ $32, R9
+	ADDQ $256, DX
+	DECQ AX
+	JNZ  i4r8pl_loop
+
+	A16REDUCE8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
+	MOVQ    out+72(FP), DI
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, DI
+	MOVQ    DI, out+72(FP)
+	MOVQ    p+0(FP), SI
+	ADDQ    bstep+80(FP), SI
+	MOVQ    SI, p+0(FP)
+	MOVQ    sstep+88(FP), R13
+	MOVQ    sc+16(FP), R11
+	ADDQ    R13, R11
+	MOVQ    R11, sc+16(FP)
+	MOVQ    bi+24(FP), R12
+	ADDQ    R13, R12
+	MOVQ    R12, bi+24(FP)
+	DECQ    nb8+64(FP)
+	JNZ     i4r8pl_block
+	VZEROUPPER
+	RET
+
+// I4TABSYM is I4TAB for symmetric codes (b = −8·s exactly): tab = (iota − 8)·s from (DI) alone
+// (Z24 = iota − 8), the same floats as iota·s + b, one rounding each.
+#define I4TABSYM(tab) \
+	VMULPS.BCST (DI), Z24, tab; \
+	ADDQ        R13, DI
+
+#define I4TABSSYM \
+	MOVQ R11, DI; \
+	I4TABSYM(Z8); \
+	I4TABSYM(Z9); \
+	I4TABSYM(Z10); \
+	I4TABSYM(Z11); \
+	I4TABSYM(Z12); \
+	I4TABSYM(Z13); \
+	I4TABSYM(Z14); \
+	I4TABSYM(Z15)
+
+// I4NEXTGROUPSYM is I4NEXTGROUP for a16I4R8PLS, which keeps gstep in R12.
+#define I4NEXTGROUPSYM(label) \
+	DECQ CX; \
+	JNZ  label; \
+	MOVQ R12, CX; \
+	ADDQ $4, R11; \
+	I4TABSSYM; \
+label:
+
+// func a16I4R8PLS(p *byte, ldp int, sc *float32, ldg int, gstep int, xp *float32, nblk int, nb8 int, out *float32, bstep int, sstep int, pfd int)
+// a16I4R8PL for symmetric codes: tables (u − 8)·s, no bias array read.
+TEXT ·a16I4R8PLS(SB), NOSPLIT, $0-96
+	VMOVUPS a16iotam8<>(SB), Z24
+	VMOVUPS a16shv<>+0(SB), Z26
+	VMOVUPS a16shv<>+64(SB), Z27
+	VMOVUPS a16shv<>+128(SB), Z31
+	VMOVUPS a16shv<>+192(SB), Z23
+	VMOVDQU32 a16ridx<>(SB), Z30
+
+i4r8pls_block:
+	MOVQ p+0(FP), SI
+	MOVQ ldp+8(FP), BX
+	MOVQ sc+16(FP), R11
+	MOVQ ldg+24(FP), R13
+	SHLQ $2, R13
+	MOVQ gstep+32(FP), CX
+	MOVQ CX, R12
+	MOVQ xp+40(FP), DX
+	MOVQ nblk+48(FP), AX
+	LEAQ (BX)(BX*2), R10
+	LEAQ (SI)(BX*4), R9
+	MOVQ SI, R14
+	ADDQ pfd+88(FP), R14
+	I4TABSSYM
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+i4r8pls_loop:
+	PREFETCHT0 (R14)
+	PREFETCHT0 (R14)(BX*1)
+	PREFETCHT0 (R14)(BX*2)
+	PREFETCHT0 (R14)(R10*1)
+	LEAQ       (R14)(BX*4), DI
+	PREFETCHT0 (DI)
+	PREFETCHT0 (DI)(BX*1)
+	PREFETCHT0 (DI)(BX*2)
+	PREFETCHT0 (DI)(R10*1)
+	ADDQ       $32, R14
+	VMOVUPS    (DX), Z16
+	VMOVUPS    64(DX), Z17
+	VMOVUPS    128(DX), Z18
+	VMOVUPS    192(DX), Z19
+	I4P((SI), Z8, Z0)
+	I4P((SI)(BX*1), Z9, Z1)
+	I4P((SI)(BX*2), Z10, Z2)
+	I4P((SI)(R10*1), Z11, Z3)
+	I4P((R9), Z12, Z4)
+	I4P((R9)(BX*1), Z13, Z5)
+	I4P((R9)(BX*2), Z14, Z6)
+	I4P((R9)(R10*1), Z15, Z7)
+	I4NEXTGROUPSYM(i4r8pls_next)
+	ADDQ $32, SI
+	ADDQ $32, R9
+	ADDQ $256, DX
+	DECQ AX
+	JNZ  i4r8pls_loop
+
+	A16REDUCE8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
+	MOVQ    out+64(FP), DI
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, DI
+	MOVQ    DI, out+64(FP)
+	MOVQ    p+0(FP), SI
+	ADDQ    bstep+72(FP), SI
+	MOVQ    SI, p+0(FP)
+	MOVQ    sstep+80(FP), R13
+	MOVQ    sc+16(FP), R11
+	ADDQ    R13, R11
+	MOVQ    R11, sc+16(FP)
+	DECQ    nb8+56(FP)
+	JNZ     i4r8pls_block
 	VZEROUPPER
 	RET
 

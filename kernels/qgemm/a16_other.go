@@ -33,6 +33,23 @@ func a16I4R8PN(p *byte, ldp int, sc *float32, bi *float32, ldg int, gstep int, x
 	unreachable()
 }
 
+func a16I4R8PL(p *byte, ldp int, sc *float32, bi *float32, ldg int, gstep int, xp *float32, nblk int, nb8 int, out *float32, bstep int, sstep int, pfd int) {
+	unreachable()
+}
+
+func a16I4R8PLS(p *byte, ldp int, sc *float32, ldg int, gstep int, xp *float32, nblk int, nb8 int, out *float32, bstep int, sstep int, pfd int) {
+	unreachable()
+}
+
+func a16I8R8L(w *int8, ldw int, x *float32, n int, nb8 int, sc *float32, post float32, out *float32, bstep int, pfd int) {
+	unreachable()
+}
+
+func a16FP8R8L(w *uint8, ldw int, x *float32, n int, nb8 int, sc *float32, post float32, out *float32, bstep int, pfd int) uint64 {
+	unreachable()
+	return 0
+}
+
 func a16I4R4T4(p *byte, ldp int, sc *float32, bi *float32, ldg int, gstep int, xp *float32, ldx int, nblk int, pf *byte, out *[16]float32) {
 	unreachable()
 }
