@@ -158,3 +158,42 @@ func BenchmarkParallelDispatch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMatVecCold runs one-token GEMVs over 1 GiB of matrices (twice the L3), so that every
+// weight comes from DRAM, as in decode: GB/s of weights per pass, 2 cores. Shapes of the SmolLM2
+// (576 columns) and Llama-3.2-1B layers.
+func BenchmarkMatVecCold(b *testing.B) {
+	for _, sh := range [][2]int{{576, 576}, {1536, 576}, {2048, 2048}, {8192, 2048}} {
+		rows, cols := sh[0], sh[1]
+		x := randF32(cols)
+		dst := make([]float32, rows)
+		for _, bf16 := range []bool{false, true} {
+			name, wsize := "f32", 4
+			if bf16 {
+				name, wsize = "bf16", 2
+			}
+			b.Run(fmt.Sprintf("%dx%d/%s", rows, cols, name), func(b *testing.B) {
+				nm := (1 << 30) / (rows * cols * wsize)
+				ws, wbs := make([][]float32, 0, nm), make([][]uint16, 0, nm)
+				for range nm {
+					if bf16 {
+						wbs = append(wbs, randU16(rows*cols))
+					} else {
+						ws = append(ws, randF32(rows*cols))
+					}
+				}
+				b.ResetTimer()
+				for b.Loop() {
+					for i := range nm {
+						if bf16 {
+							MatVecBF16(dst, wbs[i], rows, cols, x)
+						} else {
+							MatVec(dst, ws[i], rows, cols, x)
+						}
+					}
+				}
+				b.ReportMetric(float64(nm*rows*cols*wsize)*float64(b.N)/b.Elapsed().Seconds()/1e9, "wGB/s")
+			})
+		}
+	}
+}

@@ -29,6 +29,9 @@ type kernelSet struct {
 	gemv func(dst []float32, w []float32, ldw int, x []float32, k int, acc bool)
 	// gemvBF16 is gemv with bfloat16 weights.
 	gemvBF16 func(dst []float32, w []uint16, ldw int, x []float32, k int, acc bool)
+	// gemvBF16Pf (nil where the set has none) is gemvBF16 into dst (acc false) that prefetches pfd
+	// bytes ahead of each of the R rows as it goes.
+	gemvBF16Pf func(dst []float32, w []uint16, ldw int, x []float32, k int, pfd int)
 	// bf16ToF32 and f32ToBF16 convert all of src (tail included).
 	bf16ToF32 func(dst []float32, src []uint16)
 	f32ToBF16 func(dst []uint16, src []float32)

@@ -244,10 +244,16 @@ func (ks *kernelSet) matVecRange(dst, w []float32, cols int, x []float32, lo, hi
 	R := ks.rowBlock
 	kmain := cols - cols%ks.kStep
 	r := lo
-	if kmain > 0 {
-		for ; r+R <= hi; r += R {
-			ks.gemv(dst[r:], w[r*cols:], cols, x, kmain, false)
+	if L := (hi - lo) / R; kmain > 0 && L > 0 {
+		// R runs of L consecutive rows side by side (see runRows), row b of every run per call.
+		var o [8]float32
+		for b := range L {
+			ks.gemv(o[:], w[(lo+b)*cols:], L*cols, x, kmain, false)
+			for i := range R {
+				dst[lo+i*L+b] = o[i]
+			}
 		}
+		r = lo + R*L
 	}
 	for ; r < hi; r++ {
 		dst[r] = ks.dot(w[r*cols:r*cols+kmain], x)
@@ -259,15 +265,34 @@ func (ks *kernelSet) matVecRange(dst, w []float32, cols int, x []float32, lo, hi
 	}
 }
 
+// runPrefetch is how many rows ahead the bf16 GEMV prefetches along each run.
+//
+// The one-token GEMVs (matVecRange, matVecBF16Range) take the R rows of each kernel call from R runs
+// of L = (hi−lo)/R consecutive rows, row b of every run: each of the R streams the hardware
+// prefetchers follow then covers consecutive rows, whole 4 KiB pages, where a block of R adjacent
+// rows shorter than a page (the SmolLM2 shape's 576 columns: 2.3 KiB f32, 1.1 KiB bf16 rows) puts
+// several streams in one page, which the L2 streamer does not follow. Each row's sum is the same
+// kernel arithmetic either way.
+const runPrefetch = 2
+
 // matVecBF16Range computes dst[r] for r in [lo, hi); lo is a multiple of rowBlock.
 func (ks *kernelSet) matVecBF16Range(dst []float32, w []uint16, cols int, x []float32, lo, hi int) {
 	R := ks.rowBlock
 	kmain := cols - cols%ks.kStep
 	r := lo
-	if kmain > 0 {
-		for ; r+R <= hi; r += R {
-			ks.gemvBF16(dst[r:], w[r*cols:], cols, x, kmain, false)
+	if L := (hi - lo) / R; kmain > 0 && L > 0 {
+		var o [8]float32
+		for b := range L {
+			if ks.gemvBF16Pf != nil {
+				ks.gemvBF16Pf(o[:], w[(lo+b)*cols:], L*cols, x, kmain, runPrefetch*cols*2)
+			} else {
+				ks.gemvBF16(o[:], w[(lo+b)*cols:], L*cols, x, kmain, false)
+			}
+			for i := range R {
+				dst[lo+i*L+b] = o[i]
+			}
 		}
+		r = lo + R*L
 	}
 	for ; r < hi; r++ {
 		dst[r] = dotBF16Go(w[r*cols:r*cols+kmain], x)

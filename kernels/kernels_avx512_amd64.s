@@ -192,8 +192,8 @@ gemv8_store:
 	VPSLLD      $16, tmp, tmp; \
 	VFMADD231PS Z24, tmp, c
 
-// func gemvBF16x8AVX512(dst *float32, w *uint16, ldw int, x *float32, k int, acc bool)
-TEXT ·gemvBF16x8AVX512(SB), NOSPLIT, $0-41
+// func gemvBF16x8AVX512(dst *float32, w *uint16, ldw int, x *float32, k int, acc bool, pfd int)
+TEXT ·gemvBF16x8AVX512(SB), NOSPLIT, $0-56
 	MOVQ dst+0(FP), DI
 	MOVQ w+8(FP), SI
 	MOVQ ldw+16(FP), BX
@@ -213,7 +213,8 @@ TEXT ·gemvBF16x8AVX512(SB), NOSPLIT, $0-41
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
 
-	LEAQ (R9)(BX*4), R11 // next block of 8 rows: prefetched while this one streams
+	MOVQ SI, R11 // rows pfd bytes ahead: prefetched while these stream
+	ADDQ pfd+48(FP), R11
 	LEAQ (R11)(BX*4), R12
 
 gemvbf16_loop:

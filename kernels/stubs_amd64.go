@@ -54,10 +54,11 @@ func gemm8x3AVX512(dst *float32, ldd int, w *float32, ldw int, x *float32, ldx i
 //go:noescape
 func gemv8AVX512(dst *float32, w *float32, ldw int, x *float32, k int, acc bool)
 
-// gemvBF16x8AVX512 is gemv8AVX512 with w[i] read as float32frombits(uint32(w[i]) << 16).
+// gemvBF16x8AVX512 is gemv8AVX512 with w[i] read as float32frombits(uint32(w[i]) << 16); as it goes
+// it prefetches the rows pfd bytes ahead of its eight (the next block: 16·ldw).
 //
 //go:noescape
-func gemvBF16x8AVX512(dst *float32, w *uint16, ldw int, x *float32, k int, acc bool)
+func gemvBF16x8AVX512(dst *float32, w *uint16, ldw int, x *float32, k int, acc bool, pfd int)
 
 // bf16ToF32AVX512 is
 //
@@ -126,7 +127,11 @@ var avx512Kernels = &kernelSet{
 	},
 	gemvBF16: func(dst []float32, w []uint16, ldw int, x []float32, k int, acc bool) {
 		_, _, _ = dst[7], w[7*ldw+k-1], x[k-1]
-		gemvBF16x8AVX512(&dst[0], &w[0], ldw, &x[0], k, acc)
+		gemvBF16x8AVX512(&dst[0], &w[0], ldw, &x[0], k, acc, 16*ldw)
+	},
+	gemvBF16Pf: func(dst []float32, w []uint16, ldw int, x []float32, k int, pfd int) {
+		_, _, _ = dst[7], w[7*ldw+k-1], x[k-1]
+		gemvBF16x8AVX512(&dst[0], &w[0], ldw, &x[0], k, false, pfd)
 	},
 	bf16ToF32: simdBF16ToF32(16, bf16ToF32AVX512),
 	f32ToBF16: simdF32ToBF16(16, f32ToBF16AVX512),
