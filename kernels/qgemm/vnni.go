@@ -300,11 +300,14 @@ func (m *Int4Matrix) panels() *vnniPanels {
 	return m.vnni.Load()
 }
 
-// vnniSerialMACs: products with fewer multiply-adds run on one core. Measured on the 2-core
-// Zen 5 (GEMV, best of 3): 576×576 (331K) 416 GOP/s on one core vs 262 on two (the fork-join
-// costs more than the second core saves), 1536×576 (885K) 480 vs 640; on the 2-core Xeon
-// (W4A8, BenchmarkGEMV): 576×576 282-285 on one core vs 226-230 on two.
-const vnniSerialMACs = 1 << 19
+// vnniSerialMACs: products with fewer multiply-adds run on one core. With the weights in cache
+// one core wins at 576×576 (331K): on the 2-core Zen 5 (GEMV, best of 3) 416 GOP/s on one core
+// vs 262 on two, on the 2-core Xeon (W4A8, BenchmarkGEMV) 282-285 vs 226-230. But a decode step
+// reads every matrix from beyond L2, and there two cores win: SmolLM2-shape decode (qbench bench
+// --schemes w8a8-int8,w4a8 --prompt 16 --decode 64, interleaved) at 2^19 (576×576 on one core)
+// 161-177 / 346-372 tok/s, at 2^17 180-206 / 397-426, at 0 203-217 / 396-407. 576×192 (110K)
+// stays on one core.
+const vnniSerialMACs = 1 << 17
 
 // mulVNNI runs the kernels of p over all row blocks and token tiles: dst (n, rows).
 func mulVNNI(p *vnniPanels, int4 bool, rows int, dst []float32, a *vnniAct) {
