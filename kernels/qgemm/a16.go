@@ -152,7 +152,7 @@ func (m *Int8Matrix) matMulTA16(dst, x []float32, n int) {
 				for ; r < hi; r++ {
 					var o, s8 [8]float32
 					s8[0] = 1
-					a16I8R8N(&m.Q[r*cols], 0, &xi[0], kk, 1, &s8[0], 1, &o[0])
+					a16I8R8L(&m.Q[r*cols], 0, &xi[0], kk, 1, &s8[0], 1, &o[0], 0, 0)
 					s := o[0]
 					if kk < cols {
 						s += dotI8(m.Q[r*cols+kk:(r+1)*cols], xi[kk:])
@@ -243,7 +243,7 @@ func (m *Int8Matrix) gemvT4(dst, x []float32, t4, lo, hi, S int) {
 		for t := range t4 {
 			var o8, s8 [8]float32
 			s8[0] = 1
-			a16I8R8N(&m.Q[r*cols], 0, &x[t*cols], cols, 1, &s8[0], 1, &o8[0])
+			a16I8R8L(&m.Q[r*cols], 0, &x[t*cols], cols, 1, &s8[0], 1, &o8[0], 0, 0)
 			dst[t*rows+r] = o8[0] * m.Scale[r]
 		}
 	}
@@ -362,7 +362,7 @@ func (m *Int4Matrix) matMulTA16(dst, x []float32, n int) {
 			for ; r < hi; r++ { // last rows of the matrix: strides 0 repeat row r in all 8 lanes
 				var o [8]float32
 				if gblk > 0 {
-					a16I4R8PN(&m.Packed[r*rb], 0, &m.deqScale[r*ng], &m.deqBias[r*ng], 0, gblk, &xp[t*kk], nblk, 1, &o[0])
+					a16I4R8PL(&m.Packed[r*rb], 0, &m.deqScale[r*ng], &m.deqBias[r*ng], 0, gblk, &xp[t*kk], nblk, 1, &o[0], 0, 0, 0)
 				} else if nblk > 0 {
 					a16I4R8(&m.Packed[r*rb], 0, &m.deqScale[r*ng], &m.deqBias[r*ng], 0, ghalf, &xi[0], nblk, &o)
 				}
@@ -405,7 +405,7 @@ func (m *Int4Matrix) gemvT4(dst, x, xp []float32, t4, nblk, gstep, lo, hi, S int
 	for ; r < hi; r++ { // the last rows: the one-token kernel, stride 0 repeating row r
 		var o8 [8]float32
 		for t := range t4 {
-			a16I4R8PN(&m.Packed[r*rb], 0, &m.deqScale[r*ng], &m.deqBias[r*ng], 0, gstep, &xp[t*kk], nblk, 1, &o8[0])
+			a16I4R8PL(&m.Packed[r*rb], 0, &m.deqScale[r*ng], &m.deqBias[r*ng], 0, gstep, &xp[t*kk], nblk, 1, &o8[0], 0, 0, 0)
 			dst[t*rows+r] = o8[0]
 		}
 	}
@@ -543,7 +543,7 @@ func (m *FP8Matrix) matMulTA16(dst, xf, sx []float32, n int) {
 				for ; r < hi && nan == 0; r++ { // last rows: stride 0 repeats row r
 					var o, s8 [8]float32
 					s8[0] = 1
-					nan |= a16FP8R8N(&m.Q[r*cols], 0, &xs[t*kk], kk, 1, &s8[0], 0x1p8, &o[0])
+					nan |= a16FP8R8L(&m.Q[r*cols], 0, &xs[t*kk], kk, 1, &s8[0], 0x1p8, &o[0], 0, 0)
 					s := o[0]
 					if kk < cols {
 						s += dotFP8(m.Q[r*cols+kk:(r+1)*cols], xi[kk:])
@@ -610,7 +610,7 @@ func (m *FP8Matrix) gemvT4(dst, xs, sx []float32, t4, lo, hi, S int) (nan bool) 
 		for t := range t4 {
 			var o8, s8 [8]float32
 			s8[0] = 1
-			flag |= a16FP8R8N(&m.Q[r*cols], 0, &xs[t*cols], cols, 1, &s8[0], 0x1p8, &o8[0])
+			flag |= a16FP8R8L(&m.Q[r*cols], 0, &xs[t*cols], cols, 1, &s8[0], 0x1p8, &o8[0], 0, 0)
 			dst[t*rows+r] = o8[0] * m.Scale[r] * sx[t]
 		}
 	}

@@ -27,27 +27,17 @@ func a16DeqFP8(dst *float32, q *uint8, s float32, n int) uint64
 //go:noescape
 func a16DeqI4(dst *float32, p *byte, sc *float32, bi *float32, ghalf int, cnt int, nblk int)
 
-// a16I8R8N: for nb8 blocks of 8 rows, out[row] = (Σ_{k<n} float32(w[row·ldw+k])·x[k])·sc[row]·post
-// (sc nil: no sc factor), n a positive multiple of 16.
-//
-//go:noescape
-func a16I8R8N(w *int8, ldw int, x *float32, n int, nb8 int, sc *float32, post float32, out *float32)
-
-// a16I8R8L is a16I8R8N with blocks bstep bytes apart and a prefetch distance of pfd bytes along
-// each row: out[8b + i] for block b < nb8 and row w + b·bstep + i·ldw.
+// a16I8R8L: for nb8 blocks of 8 rows, block b's row i at w + b·bstep + i·ldw,
+// out[8b+i] = (Σ_{k<n} float32(row[k])·x[k])·sc[8b+i]·post (sc nil: no sc factor), n a positive
+// multiple of 16; it prefetches pfd bytes ahead along each row.
 //
 //go:noescape
 func a16I8R8L(w *int8, ldw int, x *float32, n int, nb8 int, sc *float32, post float32, out *float32, bstep int, pfd int)
 
-// a16FP8R8N: for nb8 blocks of 8 rows, out[row] = (Σ_{k<n} (DecodeE4M3(w[row·ldw+k])·2^-120)·x[k])
-// ·sc[row]·post, n a positive multiple of 64 (pass x·2^112 and 2^8 in post); non-zero result iff
-// a NaN code was met (out is then not the NaN the plain loop gives).
-//
-//go:noescape
-func a16FP8R8N(w *uint8, ldw int, x *float32, n int, nb8 int, sc *float32, post float32, out *float32) uint64
-
-// a16FP8R8L is a16FP8R8N with blocks bstep bytes apart and a prefetch distance of pfd bytes along
-// each row: out[8b + i] for block b < nb8 and row w + b·bstep + i·ldw.
+// a16FP8R8L: for nb8 blocks of 8 rows, block b's row i at w + b·bstep + i·ldw,
+// out[8b+i] = (Σ_{k<n} (DecodeE4M3(row[k])·2^-120)·x[k])·sc[8b+i]·post, n a positive multiple of
+// 64 (pass x·2^112 and 2^8 in post); non-zero result iff a NaN code was met (out is then not the
+// NaN the plain loop gives). It prefetches pfd bytes ahead along each row.
 //
 //go:noescape
 func a16FP8R8L(w *uint8, ldw int, x *float32, n int, nb8 int, sc *float32, post float32, out *float32, bstep int, pfd int) uint64
@@ -76,15 +66,10 @@ func a16RoundE4M3(dst *float32, x *float32, inv float32, n int)
 //go:noescape
 func a16PermX4(dst *float32, x *float32, nblk int)
 
-// a16I4R8PN is a16I4R8 for groups of gstep whole 64-blocks (1<<40: one group per row) with x
-// permuted by a16PermX4, over nb8 blocks of 8 rows: out[row] = Σ_k x[k]·(u[row,k]·
-// sc[row·ldg+k/(64·gstep)] + bi[…]) for row < 8·nb8.
-//
-//go:noescape
-func a16I4R8PN(p *byte, ldp int, sc *float32, bi *float32, ldg int, gstep int, xp *float32, nblk int, nb8 int, out *float32)
-
-// a16I4R8PL is a16I4R8PN with blocks bstep bytes apart (scales sstep bytes apart) and a prefetch
-// distance of pfd bytes along each row: out[8b + i] for block b < nb8 and row p + b·bstep + i·ldp.
+// a16I4R8PL: out[8b+i] = Σ_{k<64·nblk} xp[k']·(u[k]·sc[k/(64·gstep)] + bi[…]) for block b < nb8
+// and row i < 8 of the block (codes at p + b·bstep + i·ldp, its scales and biases i·ldg floats and
+// b·sstep bytes on), x in a16PermX4's order (k' the permuted position of k); groups of gstep
+// 64-blocks (1<<40: one per row). It prefetches pfd bytes ahead along each row.
 //
 //go:noescape
 func a16I4R8PL(p *byte, ldp int, sc *float32, bi *float32, ldg int, gstep int, xp *float32, nblk int, nb8 int, out *float32, bstep int, sstep int, pfd int)

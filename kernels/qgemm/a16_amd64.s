@@ -270,80 +270,13 @@ deqi4_next:
 	VMOVUPS Y0, (DI); \
 	ADDQ    $32, DI
 
-// func a16I8R8N(w *int8, ldw int, x *float32, n int, nb8 int, sc *float32, post float32, out *float32)
-// For each block b < nb8 of 8 rows and r < 8, with row = 8b + r:
-//   out[row] = (Σ_{k<n} float32(w[row·ldw+k])·x[k]) · sc[row] · post   (sc nil: no sc factor),
-// n a positive multiple of 16. Rows of a block: SI, SI+BX, SI+2BX, SI+R10 (3BX), R9 = SI+4BX, ...
-// Each step prefetches the same 16 columns of the next block's 8 rows (R11 = SI+8BX, R12 =
-// R11+4BX), as the bf16 GEMV does: 8 interleaved row streams per core defeat the hardware
-// prefetcher on matrices that do not fit in cache. Row by row it reached 71% of the DRAM read
-// bandwidth on the Llama-3.2-1B decode, where one contiguous sweep of the block after next
-// reached 56% (qbench bench --shape llama-3.2-1b --schemes w8a16).
-TEXT ·a16I8R8N(SB), NOSPLIT, $0-64
-	MOVQ w+0(FP), R8
-	MOVQ ldw+8(FP), BX
-	MOVQ n+24(FP), R13
-	SHRQ $4, R13
-	MOVQ nb8+32(FP), CX
-	MOVQ sc+40(FP), R14
-	VBROADCASTSS post+48(FP), Z31
-	MOVQ out+56(FP), DI
-	LEAQ (BX)(BX*2), R10
-	VMOVDQU32 a16ridx<>(SB), Z30
-
-i8r8n_block:
-	MOVQ R8, SI
-	MOVQ x+16(FP), DX
-	MOVQ R13, AX
-	LEAQ (SI)(BX*4), R9
-	LEAQ (SI)(BX*8), R11 // next block of 8 rows: prefetched row by row while this one streams
-	LEAQ (R11)(BX*4), R12
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-
-i8r8n_loop:
-	PREFETCHT0 (R11)
-	PREFETCHT0 (R11)(BX*1)
-	PREFETCHT0 (R11)(BX*2)
-	PREFETCHT0 (R11)(R10*1)
-	PREFETCHT0 (R12)
-	PREFETCHT0 (R12)(BX*1)
-	PREFETCHT0 (R12)(BX*2)
-	PREFETCHT0 (R12)(R10*1)
-	ADDQ       $16, R11
-	ADDQ       $16, R12
-	VMOVUPS    (DX), Z16
-	I8ROW((SI), Z17, Z0)
-	I8ROW((SI)(BX*1), Z18, Z1)
-	I8ROW((SI)(BX*2), Z19, Z2)
-	I8ROW((SI)(R10*1), Z20, Z3)
-	I8ROW((R9), Z21, Z4)
-	I8ROW((R9)(BX*1), Z22, Z5)
-	I8ROW((R9)(BX*2), Z23, Z6)
-	I8ROW((R9)(R10*1), Z17, Z7)
-	ADDQ $16, SI
-	ADDQ $16, R9
-	ADDQ $64, DX
-	DECQ AX
-	JNZ  i8r8n_loop
-
-	A16REDUCE8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
-	A16STORE8
-	LEAQ (R8)(BX*8), R8
-	DECQ CX
-	JNZ  i8r8n_block
-	VZEROUPPER
-	RET
-
 // func a16I8R8L(w *int8, ldw int, x *float32, n int, nb8 int, sc *float32, post float32, out *float32, bstep int, pfd int)
-// a16I8R8N with blocks bstep bytes apart and a prefetch distance of pfd bytes along each row (the
-// eight-runs walk of gemvRuns: ldw = a run's bytes, bstep = one row).
+// For each block b < nb8 of 8 rows and r < 8, with row_b,r at w + b·bstep + r·ldw:
+//   out[8b+r] = (Σ_{k<n} float32(row_b,r[k])·x[k]) · sc[8b+r] · post   (sc nil: no sc factor),
+// n a positive multiple of 16. Rows of a block: SI, SI+BX, SI+2BX, SI+R10 (3BX), R9 = SI+4BX, ...
+// Each step prefetches the same 16 columns pfd bytes ahead of each of the eight rows (R11 = SI +
+// pfd, R12 = R11+4BX). gemvRuns passes eight runs of consecutive rows (ldw = a run's bytes, bstep
+// = one row, pfd = two rows), so that each row stream is sequential through whole pages.
 TEXT ·a16I8R8L(SB), NOSPLIT, $0-80
 	MOVQ w+0(FP), R8
 	MOVQ ldw+8(FP), BX
@@ -419,83 +352,12 @@ i8r8l_loop:
 	FP8RAW(48 base, Z21); \
 	VFMADD231PS Z19, Z21, acc
 
-// func a16FP8R8N(w *uint8, ldw int, x *float32, n int, nb8 int, sc *float32, post float32, out *float32) uint64
-// For each block b < nb8 of 8 rows and r < 8, with row = 8b + r:
-//   out[row] = (Σ_{k<n} (DecodeE4M3(w[row·ldw+k])·2^-120)·x[k]) · sc[row] · post,
+// func a16FP8R8L(w *uint8, ldw int, x *float32, n int, nb8 int, sc *float32, post float32, out *float32, bstep int, pfd int) uint64
+// For each block b < nb8 of 8 rows and r < 8, with row_b,r at w + b·bstep + r·ldw:
+//   out[8b+r] = (Σ_{k<n} (DecodeE4M3(row_b,r[k])·2^-120)·x[k]) · sc[8b+r] · post,
 // n a positive multiple of 64 (callers pass x scaled by 2^112 and a post factor with 2^8 in it:
 // the weights skip the ×2^120 and the products stay normal); returns non-zero if a NaN code was
-// met (the sums are then wrong: NaN codes decode to ±480·2^-120). Prefetches as a16I8R8N.
-TEXT ·a16FP8R8N(SB), NOSPLIT, $0-72
-	FP8CONSTS
-	MOVQ w+0(FP), R8
-	MOVQ ldw+8(FP), BX
-	MOVQ n+24(FP), R13
-	SHRQ $6, R13
-	MOVQ nb8+32(FP), CX
-	MOVQ sc+40(FP), R14
-	VBROADCASTSS post+48(FP), Z31
-	MOVQ out+56(FP), DI
-	LEAQ (BX)(BX*2), R10
-	VMOVDQU32 a16ridx<>(SB), Z30
-
-fp8r8n_block:
-	MOVQ R8, SI
-	MOVQ x+16(FP), DX
-	MOVQ R13, AX
-	LEAQ (SI)(BX*4), R9
-	LEAQ (SI)(BX*8), R11 // next block of 8 rows, prefetched row by row
-	LEAQ (R11)(BX*4), R12
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-
-fp8r8n_loop:
-	PREFETCHT0 (R11)
-	PREFETCHT0 (R11)(BX*1)
-	PREFETCHT0 (R11)(BX*2)
-	PREFETCHT0 (R11)(R10*1)
-	PREFETCHT0 (R12)
-	PREFETCHT0 (R12)(BX*1)
-	PREFETCHT0 (R12)(BX*2)
-	PREFETCHT0 (R12)(R10*1)
-	ADDQ       $64, R11
-	ADDQ       $64, R12
-	VMOVUPS    (DX), Z16
-	VMOVUPS    64(DX), Z17
-	VMOVUPS    128(DX), Z18
-	VMOVUPS    192(DX), Z19
-	FP8ROW((SI), Z0)
-	FP8ROW((SI)(BX*1), Z1)
-	FP8ROW((SI)(BX*2), Z2)
-	FP8ROW((SI)(R10*1), Z3)
-	FP8ROW((R9), Z4)
-	FP8ROW((R9)(BX*1), Z5)
-	FP8ROW((R9)(BX*2), Z6)
-	FP8ROW((R9)(R10*1), Z7)
-	ADDQ $64, SI
-	ADDQ $64, R9
-	ADDQ $256, DX
-	DECQ AX
-	JNZ  fp8r8n_loop
-
-	A16REDUCE8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
-	A16STORE8
-	LEAQ (R8)(BX*8), R8
-	DECQ CX
-	JNZ  fp8r8n_block
-	KMOVQ K2, AX
-	MOVQ  AX, ret+64(FP)
-	VZEROUPPER
-	RET
-
-// func a16FP8R8L(w *uint8, ldw int, x *float32, n int, nb8 int, sc *float32, post float32, out *float32, bstep int, pfd int) uint64
-// a16FP8R8N with blocks bstep bytes apart and a prefetch distance of pfd bytes along each row (the
-// eight-runs walk of gemvRuns).
+// met (the sums are then wrong: NaN codes decode to ±480·2^-120). Prefetches as a16I8R8L.
 TEXT ·a16FP8R8L(SB), NOSPLIT, $0-88
 	FP8CONSTS
 	MOVQ w+0(FP), R8
@@ -981,100 +843,15 @@ permx_loop:
 	VPERMPS         tab, Z21, Z22; \
 	VFMADD231PS     Z19, Z22, acc
 
-// func a16I4R8PN(p *byte, ldp int, sc *float32, bi *float32, ldg int, gstep int, xp *float32, nblk int, nb8 int, out *float32)
-// a16I4R8 for groups of gstep whole blocks of 64 (or one group per row) with x permuted by
-// a16PermX4, over nb8 blocks of 8 rows: out[row] = Σ_k x[k]·(u[row,k]·s[row,b/gstep] +
-// b[row,b/gstep]), b = k/64, row < 8·nb8. Reads one (s, b) entry past the last group used.
-// It prefetches the next 8-row block (rows 8..15 at stride ldp) row by row, 32 bytes of each row
-// per step: with each row in its own 4 KiB page (see a16RowStride) the hardware streamers
-// follow eight separate sequential streams. Between row blocks the pointer arguments p, sc,
-// bi, out are advanced in their argument slots (registers are all taken).
-TEXT ·a16I4R8PN(SB), NOSPLIT, $0-80
-	VMOVUPS a16iota<>(SB), Z24
-	VMOVUPS a16shv<>+0(SB), Z26
-	VMOVUPS a16shv<>+64(SB), Z27
-	VMOVUPS a16shv<>+128(SB), Z31
-	VMOVUPS a16shv<>+192(SB), Z23
-	VMOVDQU32 a16ridx<>(SB), Z30
-
-i4r8pn_block:
-	MOVQ p+0(FP), SI
-	MOVQ ldp+8(FP), BX
-	MOVQ sc+16(FP), R11
-	MOVQ bi+24(FP), R12
-	MOVQ ldg+32(FP), R13
-	SHLQ $2, R13
-	MOVQ gstep+40(FP), CX
-	MOVQ xp+48(FP), DX
-	MOVQ nblk+56(FP), AX
-	LEAQ (BX)(BX*2), R10
-	LEAQ (SI)(BX*4), R9
-	LEAQ (SI)(BX*8), R14
-	I4TABS
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-
-i4r8pn_loop:
-	PREFETCHT0 (R14)
-	PREFETCHT0 (R14)(BX*1)
-	PREFETCHT0 (R14)(BX*2)
-	PREFETCHT0 (R14)(R10*1)
-	LEAQ       (R14)(BX*4), DI
-	PREFETCHT0 (DI)
-	PREFETCHT0 (DI)(BX*1)
-	PREFETCHT0 (DI)(BX*2)
-	PREFETCHT0 (DI)(R10*1)
-	ADDQ       $32, R14
-	VMOVUPS    (DX), Z16
-	VMOVUPS    64(DX), Z17
-	VMOVUPS    128(DX), Z18
-	VMOVUPS    192(DX), Z19
-	I4P((SI), Z8, Z0)
-	I4P((SI)(BX*1), Z9, Z1)
-	I4P((SI)(BX*2), Z10, Z2)
-	I4P((SI)(R10*1), Z11, Z3)
-	I4P((R9), Z12, Z4)
-	I4P((R9)(BX*1), Z13, Z5)
-	I4P((R9)(BX*2), Z14, Z6)
-	I4P((R9)(R10*1), Z15, Z7)
-	I4NEXTGROUP(i4r8pn_next)
-	ADDQ $32, SI
-	ADDQ $32, R9
-	ADDQ $256, DX
-	DECQ AX
-	JNZ  i4r8pn_loop
-
-	A16REDUCE8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
-	MOVQ    out+72(FP), DI
-	VMOVUPS Y0, (DI)
-	ADDQ    $32, DI
-	MOVQ    DI, out+72(FP)
-	MOVQ    p+0(FP), SI
-	LEAQ    (SI)(BX*8), SI
-	MOVQ    SI, p+0(FP)
-	SHLQ    $3, R13
-	MOVQ    sc+16(FP), R11
-	ADDQ    R13, R11
-	MOVQ    R11, sc+16(FP)
-	MOVQ    bi+24(FP), R12
-	ADDQ    R13, R12
-	MOVQ    R12, bi+24(FP)
-	DECQ    nb8+64(FP)
-	JNZ     i4r8pn_block
-	VZEROUPPER
-	RET
-
 // func a16I4R8PL(p *byte, ldp int, sc *float32, bi *float32, ldg int, gstep int, xp *float32, nblk int, nb8 int, out *float32, bstep int, sstep int, pfd int)
-// a16I4R8PN with the next block bstep bytes on (its scales sstep bytes on) instead of 8·ldp, and
-// prefetching pfd bytes ahead of each of the eight rows: with the rows of a worker's range cut
-// into eight runs taken side by side (ldp = a run's bytes, bstep = one row), each run is one long
-// sequential stream.
+// a16I4R8 for groups of gstep whole blocks of 64 (or one group per row) with x permuted by
+// a16PermX4, over nb8 blocks of 8 rows, block b's row r at p + b·bstep + r·ldp (its scales and
+// biases at sc, bi + b·sstep bytes + r·ldg floats): out[8b+r] = Σ_k x[k]·(u[k]·s[b/gstep] +
+// bi[b/gstep]), b = k/64. Reads one (s, b) entry past the last group used. It prefetches
+// pfd bytes ahead of each of the eight rows, 32 bytes per step (gemvRuns: eight runs of
+// consecutive rows, ldp = a run's bytes, bstep = one row, pfd = two rows). Between row blocks
+// the pointer arguments p, sc, bi, out are advanced in their argument slots (registers are all
+// taken).
 TEXT ·a16I4R8PL(SB), NOSPLIT, $0-104
 	VMOVUPS a16iota<>(SB), Z24
 	VMOVUPS a16shv<>+0(SB), Z26
@@ -1184,7 +961,8 @@ i4r8pl_loop:
 label:
 
 // func a16I4R8PLS(p *byte, ldp int, sc *float32, ldg int, gstep int, xp *float32, nblk int, nb8 int, out *float32, bstep int, sstep int, pfd int)
-// a16I4R8PL for symmetric codes: tables (u − 8)·s, no bias array read.
+// a16I4R8PL for symmetric codes: tables (u − 8)·s, no bias array read (the same floats as
+// u·s + b with b = −8·s).
 TEXT ·a16I4R8PLS(SB), NOSPLIT, $0-96
 	VMOVUPS a16iotam8<>(SB), Z24
 	VMOVUPS a16shv<>+0(SB), Z26
@@ -1332,7 +1110,7 @@ i4r8pls_loop:
 // out[4t + r] = Σ_{k<64·nblk} xp_t[k]·(u[r,k]·sc[r·ldg+b/gstep] + bi[r·ldg+b/gstep]) for rows r < 4
 // (packed at p + r·ldp) and tokens t < 4 (xp_t = xp + t·ldx, each in a16PermX4's order), b = k/64,
 // gstep whole blocks per group (1<<40: one group per row). One shift and one table lookup per 16
-// codes serve four tokens (a16I4R8PN: one each). It prefetches 32 bytes per step of each row of
+// codes serve four tokens (a16I4R8PL: one each). It prefetches 32 bytes per step of each row of
 // the next block (rows pf + r·ldp). Reads one (sc, bi) entry past the last group used.
 TEXT ·a16I4R4T4(SB), NOSPLIT, $0-88
 	MOVQ    p+0(FP), SI
@@ -1466,7 +1244,7 @@ i8r4t4_loop:
 
 // func a16FP8R4T4(w *uint8, ldw int, x *float32, ldx int, n int, pf *uint8, out *[16]float32) uint64
 // out[4t + r] = Σ_{k<n} (DecodeE4M3(w[r·ldw+k])·2^-120)·x[t·ldx+k] for rows r < 4 and tokens t < 4
-// (x scaled by 2^112 as for a16FP8R8N), n a positive multiple of 64; prefetches the rows at
+// (x scaled by 2^112 as for a16FP8R8L), n a positive multiple of 64; prefetches the rows at
 // pf + r·ldw; returns non-zero if a NaN code was met (the sums are then wrong).
 TEXT ·a16FP8R4T4(SB), NOSPLIT, $0-64
 	FP8CONSTS

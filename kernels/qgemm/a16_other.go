@@ -13,13 +13,6 @@ func a16DeqFP8(dst *float32, q *uint8, s float32, n int) uint64 {
 func a16DeqI4(dst *float32, p *byte, sc *float32, bi *float32, ghalf int, cnt int, nblk int) {
 	unreachable()
 }
-func a16I8R8N(w *int8, ldw int, x *float32, n int, nb8 int, sc *float32, post float32, out *float32) {
-	unreachable()
-}
-func a16FP8R8N(w *uint8, ldw int, x *float32, n int, nb8 int, sc *float32, post float32, out *float32) uint64 {
-	unreachable()
-	return 0
-}
 func a16I4R8(p *byte, ldp int, sc *float32, bi *float32, ldg int, gstep int, x *float32, nblk int, out *[8]float32) {
 	unreachable()
 }
@@ -29,9 +22,6 @@ func a16AbsMaxBits(x *float32, n int) uint32 {
 }
 func a16RoundE4M3(dst *float32, x *float32, inv float32, n int) { unreachable() }
 func a16PermX4(dst *float32, x *float32, nblk int)              { unreachable() }
-func a16I4R8PN(p *byte, ldp int, sc *float32, bi *float32, ldg int, gstep int, xp *float32, nblk int, nb8 int, out *float32) {
-	unreachable()
-}
 
 func a16I4R8PL(p *byte, ldp int, sc *float32, bi *float32, ldg int, gstep int, xp *float32, nblk int, nb8 int, out *float32, bstep int, sstep int, pfd int) {
 	unreachable()

@@ -223,7 +223,7 @@ func TestA16FP8DecodeAll256(t *testing.T) {
 			w[pos] = uint8(b)
 			var o [8]float32
 			ones := [8]float32{1, 1, 1, 1, 1, 1, 1, 1}
-			nan := a16FP8R8N(&w[0], 0, &x[0], 64, 1, &ones[0], 0x1p8, &o[0])
+			nan := a16FP8R8L(&w[0], 0, &x[0], 64, 1, &ones[0], 0x1p8, &o[0], 0, 0)
 			if b&0x7F == 0x7F {
 				if nan == 0 {
 					t.Fatalf("lane %d: code %#02x not flagged as NaN", pos, b)
