@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 
 	"github.com/qbench/qbench/runners/native"
 	"github.com/qbench/qbench/runners/native/checkpoint"
@@ -110,6 +111,7 @@ func runLlamaBenchCompare(ctx context.Context, bin string, shapes []string, want
 		wanted[s] = true
 	}
 	var rows []llamaCompareRow
+	var failures []llamaFailure
 	var commit string
 	for _, shape := range shapes {
 		cfg := benchShapes[shape]
@@ -144,16 +146,20 @@ func runLlamaBenchCompare(ctx context.Context, bin string, shapes []string, want
 				"-n", strconv.Itoa(decode), "-r", strconv.Itoa(max(reps, 1)), "-o", "json")
 			out, err := cmd.Output()
 			os.Remove(path)
-			if err != nil {
-				var tail string
-				if ee, ok := err.(*exec.ExitError); ok {
-					tail = string(ee.Stderr[max(0, len(ee.Stderr)-2000):])
-				}
-				return fmt.Errorf("llama-bench on %s failed: %w\n%s", filepath.Base(path), err, tail)
+			var p llamaBenchPair
+			if err == nil {
+				p, err = parseLlamaBenchJSON(out)
 			}
-			p, err := parseLlamaBenchJSON(out)
 			if err != nil {
-				return err
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				// One GGUF type failing (a llama.cpp build that crashes on quantized
+				// types) loses neither the rows measured so far nor the other types.
+				f := llamaFailure{Shape: shape, GGUFType: c.typ.String(), Error: llamaBenchError(filepath.Base(path), c.typ, err)}
+				fmt.Fprintln(os.Stderr, f.Error)
+				failures = append(failures, f)
+				continue
 			}
 			commit = p.Prefill.BuildCommit
 			for _, scheme := range schemes {
@@ -178,8 +184,11 @@ func runLlamaBenchCompare(ctx context.Context, bin string, shapes []string, want
 		runtime.GC()
 	}
 	if asJSON {
-		return json.NewEncoder(os.Stdout).Encode(map[string]any{"threads": threads, "prompt": prompt, "decode": decode,
-			"llama_cpp_commit": commit, "head": benchHead, "rows": rows})
+		if err := json.NewEncoder(os.Stdout).Encode(map[string]any{"threads": threads, "prompt": prompt, "decode": decode,
+			"llama_cpp_commit": commit, "head": benchHead, "rows": rows, "failures": failures}); err != nil {
+			return err
+		}
+		return failuresError(failures)
 	}
 	fmt.Printf("random weights, %d threads, prefill %d tokens, decode %d tokens (llama.cpp %s; qbench head %s)\n", threads, prompt, decode, commit, benchHead)
 	fmt.Printf("%-13s %-5s %-10s %12s %12s %9s | %10s %10s %10s | %8s %8s\n", "shape", "gguf", "qbench", "llama pp t/s", "llama tg t/s", "llama MiB",
@@ -189,7 +198,49 @@ func runLlamaBenchCompare(ctx context.Context, bin string, shapes []string, want
 			r.LlamaDecode, r.LlamaMiB, r.QbenchPrefill, r.QbenchDecode, r.QbenchMiB, r.PrefillRatio, r.DecodeRatio)
 	}
 	fmt.Println("ratio = qbench tokens/s ÷ llama.cpp tokens/s (above 1: qbench is faster); llama.cpp decodes from an empty context, qbench after the prompt")
-	return nil
+	for _, f := range failures {
+		fmt.Printf("%-13s %-5s llama-bench failed (see above)\n", f.Shape, f.GGUFType)
+	}
+	return failuresError(failures)
+}
+
+// llamaFailure is a GGUF type llama-bench could not measure.
+type llamaFailure struct {
+	Shape    string `json:"shape"`
+	GGUFType string `json:"gguf_type"`
+	Error    string `json:"error"`
+}
+
+func failuresError(failures []llamaFailure) error {
+	if len(failures) == 0 {
+		return nil
+	}
+	var types []string
+	for _, f := range failures {
+		types = append(types, f.Shape+" "+f.GGUFType)
+	}
+	return fmt.Errorf("llama-bench failed on %d GGUF file(s) (%s); the rows printed are the ones that ran", len(failures), strings.Join(types, ", "))
+}
+
+// llamaBenchError describes a failed llama-bench run: the error, the end of its stderr and, for a
+// crash on a quantized type, the likely cause and what to do.
+func llamaBenchError(file string, typ gguf.GGMLType, err error) string {
+	msg := fmt.Sprintf("llama-bench on %s failed: %v", file, err)
+	if ee, ok := err.(*exec.ExitError); ok {
+		if len(ee.Stderr) > 0 {
+			msg += "\n" + strings.TrimRight(string(ee.Stderr[max(0, len(ee.Stderr)-2000):]), "\n")
+		}
+		state := ee.ProcessState.String()
+		crashed := strings.Contains(state, "illegal instruction") || strings.Contains(state, "segmentation fault")
+		if crashed && (typ == gguf.TypeQ8_0 || typ == gguf.TypeQ4_0) {
+			msg += "\nhint: llama.cpp's AMX backend (in its GGML_NATIVE build on CPUs with AMX) crashes like this when GCC 12 " +
+				"built it: GCC's _tile_loadconfig declares an 8-byte read, so the stores that fill the tile configuration are " +
+				"dropped (README, Performance). Rebuild llama.cpp without AMX (-DGGML_NATIVE=OFF with -DGGML_AVX512=ON and " +
+				"the extensions your CPU has), or add __asm__ __volatile__(\"\" : : \"r\"(&tc) : \"memory\"); before " +
+				"_tile_loadconfig in ggml_tile_config_init (ggml/src/ggml-cpu/amx/mmq.cpp)."
+		}
+	}
+	return msg
 }
 
 // syntheticVocab is a byte-level BPE vocabulary of n tokens for random-

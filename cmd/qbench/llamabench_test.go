@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/qbench/qbench/runners/native/checkpoint"
 	"github.com/qbench/qbench/runners/native/gguf"
 )
 
@@ -109,5 +112,66 @@ func TestBenchBatchFlag(t *testing.T) {
 		if code != 2 || !strings.Contains(stderr, "--batch") {
 			t.Errorf("--batch %q: exit %d, stderr %q; want 2 and a message about --batch", arg, code, stderr)
 		}
+	}
+}
+
+// TestLlamaBenchFailureKeepsRows: a llama-bench that crashes with SIGILL on the Q8_0 file (as
+// llama.cpp's AMX build compiled by GCC 12 does) loses neither the F32 row measured before it nor
+// the Q4_0 row after it; the run still fails, naming the file, and the failure carries the hint.
+func TestLlamaBenchFailureKeepsRows(t *testing.T) {
+	sample, err := filepath.Abs(filepath.Join("testdata", "llama-bench-sample.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := filepath.Join(t.TempDir(), "llama-bench")
+	script := "#!/bin/sh\ncase \"$*\" in *Q8_0*) echo 'load_tensors: AMX model buffer' >&2; kill -ILL $$;; esac\ncat '" + sample + "'\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	benchShapes["test-tiny"] = checkpoint.Config{Arch: "llama", Hidden: 64, Layers: 1, Heads: 2, KVHeads: 1, HeadDim: 32,
+		Intermediate: 128, Vocab: 320, RMSEps: 1e-5, RopeTheta: 10000, Rope: checkpoint.RopeScaling{Type: "default"},
+		TieEmbeddings: true, MaxPositions: 256, BOS: 318, EOS: []int{319}}
+	t.Cleanup(func() { delete(benchShapes, "test-tiny") })
+
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr := os.Stdout, os.Stderr
+	os.Stdout = w
+	devnull, _ := os.Open(os.DevNull)
+	os.Stderr = devnull
+	err = runLlamaBenchCompare(context.Background(), fake, []string{"test-tiny"}, []string{"f32", "w8a16", "w4a8"}, 8, 2, 1, true)
+	w.Close()
+	os.Stdout, os.Stderr = stdout, stderr
+	devnull.Close()
+	out, rerr := io.ReadAll(r)
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	if err == nil || !strings.Contains(err.Error(), "test-tiny Q8_0") {
+		t.Fatalf("error %v, want one naming the failed test-tiny Q8_0 file", err)
+	}
+	var res struct {
+		Rows []llamaCompareRow `json:"rows"`
+		Fail []llamaFailure    `json:"failures"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("stdout %q: %v", out, err)
+	}
+	var got []string
+	for _, row := range res.Rows {
+		got = append(got, row.GGUFType+"/"+row.QbenchScheme)
+		if row.LlamaDecode != 1017.107051 || row.QbenchDecode <= 0 {
+			t.Errorf("row %+v: want llama.cpp's sample decode rate and a measured qbench one", row)
+		}
+	}
+	if strings.Join(got, " ") != "F32/f32 Q4_0/w4a8" {
+		t.Errorf("rows %v, want F32/f32 and Q4_0/w4a8 (the types llama-bench ran)", got)
+	}
+	if len(res.Fail) != 1 || res.Fail[0].GGUFType != "Q8_0" ||
+		!strings.Contains(res.Fail[0].Error, "illegal instruction") || !strings.Contains(res.Fail[0].Error, "AMX model buffer") ||
+		!strings.Contains(res.Fail[0].Error, "hint: llama.cpp's AMX backend") {
+		t.Errorf("failures %+v, want the Q8_0 crash with its stderr and the AMX hint", res.Fail)
 	}
 }
