@@ -142,10 +142,8 @@ func (m *Int8Matrix) matMulTA16(dst, x []float32, n int) {
 			xi, d := x[t*cols:(t+1)*cols], dst[t*rows:(t+1)*rows]
 			r := lo
 			if kk > 0 {
-				// Groups of 8·S rows as S blocks of rows S apart (a16RowStride; scaled here, the
-				// same float32 product as in the kernel), then full 8-row blocks in one call,
-				// scaled in the kernel; then the last rows of the matrix one at a time (stride 0
-				// repeats row r in all 8 lanes).
+				// Eight runs of consecutive rows side by side (gemvRuns), then the last rows of
+				// the matrix one at a time (stride 0 repeats row r in all 8 lanes).
 				if kk == cols {
 					r = m.gemvRuns(d, xi, lo, hi)
 				}
@@ -421,7 +419,7 @@ func (m *Int4Matrix) gemvT4(dst, x, xp []float32, t4, nblk, gstep, lo, hi, S int
 
 // a16RunPrefetch is how far ahead (in rows) the one-token GEMVs prefetch along each run: 1 and 2
 // measured alike in BenchmarkGEMVCold1B, 0 and 4 slower.
-var a16RunPrefetch = 2
+const a16RunPrefetch = 2
 
 // gemvRuns computes one token's rows [lo, lo+8L), L = (hi−lo)/8, as eight runs of L consecutive
 // rows taken side by side: each kernel step reads row b of every run, so each of the eight
