@@ -245,7 +245,7 @@ func (ks *kernelSet) matVecRange(dst, w []float32, cols int, x []float32, lo, hi
 	kmain := cols - cols%ks.kStep
 	r := lo
 	if L := (hi - lo) / R; kmain > 0 && L > 0 {
-		// R runs of L consecutive rows side by side (see runRows), row b of every run per call.
+		// R runs of L consecutive rows side by side (see runPrefetch), row b of every run per call.
 		var o [8]float32
 		for b := range L {
 			ks.gemv(o[:], w[(lo+b)*cols:], L*cols, x, kmain, false)
