@@ -3,7 +3,18 @@
 // AVX-512 kernels of the weight-only (A16) paths: dequantization of weight blocks to f32 for the
 // GEMM path, and 8-row GEMV kernels for one token. See a16_amd64.go for the Go-level contracts.
 
-// a16iota: 0, 1, ..., 15 as f32 (the VPERMPS table of int4 codes is iota·s + b).
+// ZERO8 clears the accumulators Z0..Z7 of the eight-row kernels.
+#define ZERO8 \
+	VPXORD Z0, Z0, Z0; \
+	VPXORD Z1, Z1, Z1; \
+	VPXORD Z2, Z2, Z2; \
+	VPXORD Z3, Z3, Z3; \
+	VPXORD Z4, Z4, Z4; \
+	VPXORD Z5, Z5, Z5; \
+	VPXORD Z6, Z6, Z6; \
+	VPXORD Z7, Z7, Z7
+
+// a16iotam8: −8, −7, ..., 7 as f32 (the symmetric int4 table is (iota − 8)·s, a16I4R8PLS).
 DATA a16iotam8<>+0(SB)/4, $-8.0
 DATA a16iotam8<>+4(SB)/4, $-7.0
 DATA a16iotam8<>+8(SB)/4, $-6.0
@@ -22,6 +33,7 @@ DATA a16iotam8<>+56(SB)/4, $6.0
 DATA a16iotam8<>+60(SB)/4, $7.0
 GLOBL a16iotam8<>(SB), RODATA|NOPTR, $64
 
+// a16iota: 0, 1, ..., 15 as f32 (the VPERMPS table of int4 codes is iota·s + b).
 DATA a16iota<>+0(SB)/4, $0.0
 DATA a16iota<>+4(SB)/4, $1.0
 DATA a16iota<>+8(SB)/4, $2.0
@@ -297,14 +309,7 @@ i8r8l_block:
 	MOVQ SI, R11 // pfd bytes ahead along each row
 	ADDQ pfd+72(FP), R11
 	LEAQ (R11)(BX*4), R12
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
+	ZERO8
 
 i8r8l_loop:
 	PREFETCHT0 (R11)
@@ -379,14 +384,7 @@ fp8r8l_block:
 	MOVQ SI, R11 // pfd bytes ahead along each row
 	ADDQ pfd+72(FP), R11
 	LEAQ (R11)(BX*4), R12
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
+	ZERO8
 
 fp8r8l_loop:
 	PREFETCHT0 (R11)
@@ -502,14 +500,7 @@ label:
 	LEAQ (R14)(BX*8), R14
 	VMOVUPS a16iota<>(SB), Z24
 	I4TABS
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
+	ZERO8
 
 i4r8_loop:
 	PREFETCHT0 (R14)
@@ -843,6 +834,33 @@ permx_loop:
 	VPERMPS         tab, Z21, Z22; \
 	VFMADD231PS     Z19, Z22, acc
 
+// I4P8STEP is one step of the eight-row one-token int4 kernels: prefetch 32 bytes of each row
+// at R14 (rows R14 + i·BX), load the 64 permuted x of this block (DX) into Z16..Z19 and
+// accumulate the eight rows' blocks (SI, R9 + 0..3·BX, tables Z8..Z15) into Z0..Z7.
+#define I4P8STEP \
+	PREFETCHT0 (R14); \
+	PREFETCHT0 (R14)(BX*1); \
+	PREFETCHT0 (R14)(BX*2); \
+	PREFETCHT0 (R14)(R10*1); \
+	LEAQ       (R14)(BX*4), DI; \
+	PREFETCHT0 (DI); \
+	PREFETCHT0 (DI)(BX*1); \
+	PREFETCHT0 (DI)(BX*2); \
+	PREFETCHT0 (DI)(R10*1); \
+	ADDQ       $32, R14; \
+	VMOVUPS    (DX), Z16; \
+	VMOVUPS    64(DX), Z17; \
+	VMOVUPS    128(DX), Z18; \
+	VMOVUPS    192(DX), Z19; \
+	I4P((SI), Z8, Z0); \
+	I4P((SI)(BX*1), Z9, Z1); \
+	I4P((SI)(BX*2), Z10, Z2); \
+	I4P((SI)(R10*1), Z11, Z3); \
+	I4P((R9), Z12, Z4); \
+	I4P((R9)(BX*1), Z13, Z5); \
+	I4P((R9)(BX*2), Z14, Z6); \
+	I4P((R9)(R10*1), Z15, Z7)
+
 // func a16I4R8PL(p *byte, ldp int, sc *float32, bi *float32, ldg int, gstep int, xp *float32, nblk int, nb8 int, out *float32, bstep int, sstep int, pfd int)
 // a16I4R8 for groups of gstep whole blocks of 64 (or one group per row) with x permuted by
 // a16PermX4, over nb8 blocks of 8 rows, block b's row r at p + b·bstep + r·ldp (its scales and
@@ -875,38 +893,10 @@ i4r8pl_block:
 	MOVQ SI, R14
 	ADDQ pfd+96(FP), R14
 	I4TABS
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
+	ZERO8
 
 i4r8pl_loop:
-	PREFETCHT0 (R14)
-	PREFETCHT0 (R14)(BX*1)
-	PREFETCHT0 (R14)(BX*2)
-	PREFETCHT0 (R14)(R10*1)
-	LEAQ       (R14)(BX*4), DI
-	PREFETCHT0 (DI)
-	PREFETCHT0 (DI)(BX*1)
-	PREFETCHT0 (DI)(BX*2)
-	PREFETCHT0 (DI)(R10*1)
-	ADDQ       $32, R14
-	VMOVUPS    (DX), Z16
-	VMOVUPS    64(DX), Z17
-	VMOVUPS    128(DX), Z18
-	VMOVUPS    192(DX), Z19
-	I4P((SI), Z8, Z0)
-	I4P((SI)(BX*1), Z9, Z1)
-	I4P((SI)(BX*2), Z10, Z2)
-	I4P((SI)(R10*1), Z11, Z3)
-	I4P((R9), Z12, Z4)
-	I4P((R9)(BX*1), Z13, Z5)
-	I4P((R9)(BX*2), Z14, Z6)
-	I4P((R9)(R10*1), Z15, Z7)
+	I4P8STEP
 	I4NEXTGROUP(i4r8pl_next)
 	ADDQ $32, SI
 	ADDQ $32, R9
@@ -986,38 +976,10 @@ i4r8pls_block:
 	MOVQ SI, R14
 	ADDQ pfd+88(FP), R14
 	I4TABSSYM
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
+	ZERO8
 
 i4r8pls_loop:
-	PREFETCHT0 (R14)
-	PREFETCHT0 (R14)(BX*1)
-	PREFETCHT0 (R14)(BX*2)
-	PREFETCHT0 (R14)(R10*1)
-	LEAQ       (R14)(BX*4), DI
-	PREFETCHT0 (DI)
-	PREFETCHT0 (DI)(BX*1)
-	PREFETCHT0 (DI)(BX*2)
-	PREFETCHT0 (DI)(R10*1)
-	ADDQ       $32, R14
-	VMOVUPS    (DX), Z16
-	VMOVUPS    64(DX), Z17
-	VMOVUPS    128(DX), Z18
-	VMOVUPS    192(DX), Z19
-	I4P((SI), Z8, Z0)
-	I4P((SI)(BX*1), Z9, Z1)
-	I4P((SI)(BX*2), Z10, Z2)
-	I4P((SI)(R10*1), Z11, Z3)
-	I4P((R9), Z12, Z4)
-	I4P((R9)(BX*1), Z13, Z5)
-	I4P((R9)(BX*2), Z14, Z6)
-	I4P((R9)(R10*1), Z15, Z7)
+	I4P8STEP
 	I4NEXTGROUPSYM(i4r8pls_next)
 	ADDQ $32, SI
 	ADDQ $32, R9
@@ -1042,16 +1004,28 @@ i4r8pls_loop:
 	VZEROUPPER
 	RET
 
+// PF4ROWS prefetches the next block's four rows (R9 + 0..3·BX) and steps R9 by step bytes.
+#define PF4ROWS(step) \
+	PREFETCHT0 (R9); \
+	PREFETCHT0 (R9)(BX*1); \
+	PREFETCHT0 (R9)(BX*2); \
+	PREFETCHT0 (R9)(R10*1); \
+	ADDQ       step, R9
+
+// T4REDUCE sums the sixteen accumulators of the four-token kernels to their 16 outputs, out[0:8]
+// (tokens 0-1) in Y0 and out[8:16] (tokens 2-3) in Y8; T4STORE writes them to (DI).
+#define T4REDUCE \
+	VMOVDQU32 a16ridx<>(SB), Z30; \
+	A16REDUCE8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7); \
+	A16REDUCE8(Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
+
+#define T4STORE \
+	VMOVUPS Y0, (DI); \
+	VMOVUPS Y8, 32(DI)
+
 // ZERO16 clears the sixteen accumulators Z0..Z15 of the four-token kernels.
 #define ZERO16 \
-	VPXORD Z0, Z0, Z0; \
-	VPXORD Z1, Z1, Z1; \
-	VPXORD Z2, Z2, Z2; \
-	VPXORD Z3, Z3, Z3; \
-	VPXORD Z4, Z4, Z4; \
-	VPXORD Z5, Z5, Z5; \
-	VPXORD Z6, Z6, Z6; \
-	VPXORD Z7, Z7, Z7; \
+	ZERO8; \
 	VPXORD Z8, Z8, Z8; \
 	VPXORD Z9, Z9, Z9; \
 	VPXORD Z10, Z10, Z10; \
@@ -1137,11 +1111,7 @@ TEXT ·a16I4R4T4(SB), NOSPLIT, $0-88
 	ZERO16
 
 i4r4t4_loop:
-	PREFETCHT0 (R9)
-	PREFETCHT0 (R9)(BX*1)
-	PREFETCHT0 (R9)(BX*2)
-	PREFETCHT0 (R9)(R10*1)
-	ADDQ       $32, R9
+	PF4ROWS($32)
 	I4T4((SI), Z16, Z0, Z4, Z8, Z12)
 	I4T4((SI)(BX*1), Z17, Z1, Z5, Z9, Z13)
 	I4T4((SI)(BX*2), Z18, Z2, Z6, Z10, Z14)
@@ -1158,12 +1128,9 @@ i4r4t4_next:
 	DECQ AX
 	JNZ  i4r4t4_loop
 
-	VMOVDQU32     a16ridx<>(SB), Z30
-	A16REDUCE8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
-	A16REDUCE8(Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
+	T4REDUCE
 	MOVQ          out+80(FP), DI
-	VMOVUPS       Y0, (DI)
-	VMOVUPS       Y8, 32(DI)
+	T4STORE
 	VZEROUPPER
 	RET
 
@@ -1194,11 +1161,7 @@ TEXT ·a16I8R4T4(SB), NOSPLIT, $0-56
 	ZERO16
 
 i8r4t4_loop:
-	PREFETCHT0 (R9)
-	PREFETCHT0 (R9)(BX*1)
-	PREFETCHT0 (R9)(BX*2)
-	PREFETCHT0 (R9)(R10*1)
-	ADDQ       $16, R9
+	PF4ROWS($16)
 	I8T4((SI), Z0, Z4, Z8, Z12)
 	I8T4((SI)(BX*1), Z1, Z5, Z9, Z13)
 	I8T4((SI)(BX*2), Z2, Z6, Z10, Z14)
@@ -1208,12 +1171,9 @@ i8r4t4_loop:
 	DECQ       AX
 	JNZ        i8r4t4_loop
 
-	VMOVDQU32 a16ridx<>(SB), Z30
-	A16REDUCE8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
-	A16REDUCE8(Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
+	T4REDUCE
 	MOVQ      out+48(FP), DI
-	VMOVUPS   Y0, (DI)
-	VMOVUPS   Y8, 32(DI)
+	T4STORE
 	VZEROUPPER
 	RET
 
@@ -1261,11 +1221,7 @@ TEXT ·a16FP8R4T4(SB), NOSPLIT, $0-64
 	ZERO16
 
 fp8r4t4_loop:
-	PREFETCHT0 (R9)
-	PREFETCHT0 (R9)(BX*1)
-	PREFETCHT0 (R9)(BX*2)
-	PREFETCHT0 (R9)(R10*1)
-	ADDQ       $64, R9
+	PF4ROWS($64)
 	FP8T4((SI), Z0, Z4, Z8, Z12)
 	FP8T4((SI)(BX*1), Z1, Z5, Z9, Z13)
 	FP8T4((SI)(BX*2), Z2, Z6, Z10, Z14)
@@ -1275,12 +1231,9 @@ fp8r4t4_loop:
 	DECQ       AX
 	JNZ        fp8r4t4_loop
 
-	VMOVDQU32 a16ridx<>(SB), Z30
-	A16REDUCE8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
-	A16REDUCE8(Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
+	T4REDUCE
 	MOVQ      out+48(FP), DI
-	VMOVUPS   Y0, (DI)
-	VMOVUPS   Y8, 32(DI)
+	T4STORE
 	KMOVQ     K2, AX
 	MOVQ      AX, ret+56(FP)
 	VZEROUPPER

@@ -91,6 +91,15 @@ i8x2_done:
 	VZEROUPPER
 	RET
 
+// I4X1BLK is one block's share of I4X4STEP: the 64 weight bytes at mem (in t), their high
+// nibbles in place (u), the two VPDPBUSDs with the broadcast x quad Z31 into a (whole bytes) and
+// b (high nibbles).
+#define I4X1BLK(mem, t, u, a, b) \
+	VMOVDQU64 mem, t; \
+	VPANDND   t, Z30, u; \
+	VPDPBUSD  Z31, t, a; \
+	VPDPBUSD  Z31, u, b
+
 // I4X4STEP is one k4 step of vnniI4T1x4 and vnniI4GT1x4: blocks 0..3 at AX, AX+R11, AX+2·R11,
 // AX+R12 (3·R11), weight temporaries (t2j, t2j+1) for block j (the grouped kernel reuses four),
 // accumulators of block j in a(2j) (whole bytes: Σ (u_lo + 16·u_hi)·x) and a(2j+1) (high
@@ -99,22 +108,10 @@ i8x2_done:
 // there, and memory-operand masks loaded each vector twice).
 #define I4X4STEP(off, xoff, t0, t1, t2, t3, t4, t5, t6, t7, a0, a1, a2, a3, a4, a5, a6, a7) \
 	VPBROADCASTD xoff(SI), Z31; \
-	VMOVDQU64    off(AX), t0; \
-	VPANDND      t0, Z30, t1; \
-	VPDPBUSD     Z31, t0, a0; \
-	VPDPBUSD     Z31, t1, a1; \
-	VMOVDQU64    off(AX)(R11*1), t2; \
-	VPANDND      t2, Z30, t3; \
-	VPDPBUSD     Z31, t2, a2; \
-	VPDPBUSD     Z31, t3, a3; \
-	VMOVDQU64    off(AX)(R11*2), t4; \
-	VPANDND      t4, Z30, t5; \
-	VPDPBUSD     Z31, t4, a4; \
-	VPDPBUSD     Z31, t5, a5; \
-	VMOVDQU64    off(AX)(R12*1), t6; \
-	VPANDND      t6, Z30, t7; \
-	VPDPBUSD     Z31, t6, a6; \
-	VPDPBUSD     Z31, t7, a7
+	I4X1BLK(off(AX), t0, t1, a0, a1); \
+	I4X1BLK(off(AX)(R11*1), t2, t3, a2, a3); \
+	I4X1BLK(off(AX)(R11*2), t4, t5, a4, a5); \
+	I4X1BLK(off(AX)(R12*1), t6, t7, a6, a7)
 
 // PF4X2 prefetches the weights of both I4X4STEPs 1 KiB ahead in each of the four blocks.
 #define PF4X2 \
