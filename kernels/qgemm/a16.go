@@ -314,6 +314,9 @@ func (m *Int4Matrix) matMulTA16(dst, x []float32, n int) {
 		a16GEMM(dst, x, n, rows, cols, 0, m.deqA16, nil)
 		return
 	}
+	if m.a16VNNIOK(n) && m.gemvVNNI(dst, x, n) { // a16vnni.go
+		return
+	}
 	ng, rb, ghalf := m.groups(), RowBytes(cols), m.ghalf()
 	nblk := 0
 	if hasAVX512 {

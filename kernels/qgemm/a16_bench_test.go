@@ -195,6 +195,15 @@ func BenchmarkGEMVCold1B(b *testing.B) {
 					Scale: q4.Scale, deqScale: append([]float32(nil), q4.deqScale...), deqBias: append([]float32(nil), q4.deqBias...)}
 				return c.MatMulT
 			}},
+			{"W4A16-g128-f32kernel", float64(rows*cols/2 + 8*rows*ng), func() func(dst, x []float32, n int) {
+				c := &Int4Matrix{Rows: rows, Cols: cols, Group: 128, Packed: append([]byte(nil), q4.Packed...),
+					Scale: q4.Scale, deqScale: append([]float32(nil), q4.deqScale...), deqBias: append([]float32(nil), q4.deqBias...)}
+				return func(dst, x []float32, n int) { // the f32 GEMV the VNNI one replaced (a16vnni.go)
+					a16VNNI = false
+					c.MatMulT(dst, x, n)
+					a16VNNI = true
+				}
+			}},
 			{"W8A8", float64(rows * cols), func() func(dst, x []float32, n int) {
 				return QuantizeInt8(w, rows, cols).MatMulT
 			}},

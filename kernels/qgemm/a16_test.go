@@ -9,13 +9,22 @@ import (
 	"github.com/qbench/qbench/kernels/amx"
 )
 
-// a16Case is one weight-only format under test: the fast product, its plain loop, and
-// bound(r, k, x) ≥ |x|·(every magnitude the fast path rounds at weight (r, k)) for the tolerance.
+// a16Case is one weight-only format under test (build returns its product on a matrix).
 type a16Case struct {
 	name  string
-	build func(w []float32, rows, cols int) (fast, ref func(dst, x []float32, n int), bound func(r, k int) float64)
+	build func(w []float32, rows, cols int) a16Built
 	// act returns the activations both sides multiply (nil: x itself).
 	act func(x []float32, n, cols int) []float32
+}
+
+// a16Built is a16Case's matrix: the fast product, its plain loop, bound(r, k) ≥ every magnitude
+// the fast path rounds at weight (r, k) (per unit of |x|), and, for W4A16, the weight w(r, k)
+// and whether n tokens take the VNNI GEMV (a16vnni.go), which adds a term to the tolerance.
+type a16Built struct {
+	fast, ref func(dst, x []float32, n int)
+	bound     func(r, k int) float64
+	w         func(r, k int) float64
+	vnni      func(n int) bool
 }
 
 // fp8Act is what FP8's products multiply: the e4m3 activations DecodeE4M3(xq)·sx.
@@ -32,9 +41,10 @@ func fp8Act(x []float32, n, cols int) []float32 {
 // a16Cases covers W8A16, W4A16 with single-level f32 group scales (symmetric and with zero
 // points, group 32, 64, 128 and per channel) and FP8 (e4m3 weights and activations).
 var a16Cases = []a16Case{
-	{"W8A16", func(w []float32, rows, cols int) (func(dst, x []float32, n int), func(dst, x []float32, n int), func(r, k int) float64) {
+	{"W8A16", func(w []float32, rows, cols int) a16Built {
 		m := QuantizeInt8(w, rows, cols)
-		return m.MatMulTA16, m.MatMulTA16Ref, func(r, k int) float64 { return math.Abs(float64(m.Q[r*cols+k]) * float64(m.Scale[r])) }
+		return a16Built{fast: m.MatMulTA16, ref: m.MatMulTA16Ref,
+			bound: func(r, k int) float64 { return math.Abs(float64(m.Q[r*cols+k]) * float64(m.Scale[r])) }}
 	}, nil},
 	a16Int4("W4A16-g32-sym", 32, false),
 	a16Int4("W4A16-g64-asym", 64, true),
@@ -42,25 +52,32 @@ var a16Cases = []a16Case{
 	a16Int4("W4A16-g128-asym", 128, true),
 	a16Int4("W4A16-perchannel-sym", 0, false),
 	a16Int4("W4A16-perchannel-asym", 0, true),
-	{"FP8", func(w []float32, rows, cols int) (func(dst, x []float32, n int), func(dst, x []float32, n int), func(r, k int) float64) {
+	{"FP8", func(w []float32, rows, cols int) a16Built {
 		m := QuantizeFP8(w, rows, cols)
-		return m.MatMulT, m.MatMulTRef, func(r, k int) float64 {
+		return a16Built{fast: m.MatMulT, ref: m.MatMulTRef, bound: func(r, k int) float64 {
 			return math.Abs(float64(DecodeE4M3(m.Q[r*cols+k])) * float64(m.Scale[r]))
-		}
+		}}
 	}, fp8Act},
 }
 
 func a16Int4(name string, group int, asym bool) a16Case {
-	return a16Case{name: name, build: func(w []float32, rows, cols int) (func(dst, x []float32, n int), func(dst, x []float32, n int), func(r, k int) float64) {
+	return a16Case{name: name, build: func(w []float32, rows, cols int) a16Built {
 		g := group
 		if g <= 0 {
 			g = cols
 		}
 		m := QuantizeInt4(w, rows, cols, g, asym)
-		return m.MatMulT, m.MatMulTRef, func(r, k int) float64 {
-			s, z := m.scaleZero(r, k/m.Group)
-			// u·s + b is one FMA of u·s and b = −z·s (rounded): both magnitudes enter the error.
-			return math.Abs(float64(s)) * (float64(m.Code(r, k)) + float64(z))
+		return a16Built{fast: m.MatMulT, ref: m.MatMulTRef,
+			bound: func(r, k int) float64 {
+				s, z := m.scaleZero(r, k/m.Group)
+				// u·s + b is one FMA of u·s and b = −z·s (rounded): both magnitudes enter the error.
+				return math.Abs(float64(s)) * (float64(m.Code(r, k)) + float64(z))
+			},
+			w: func(r, k int) float64 {
+				s, z := m.scaleZero(r, k/m.Group)
+				return float64(s) * float64(int32(m.Code(r, k))-z)
+			},
+			vnni: m.a16VNNIOK,
 		}
 	}}
 }
@@ -72,10 +89,22 @@ func a16Paths(t *testing.T) []string {
 	if hasAVX512 && amx.Available() {
 		p = append(p, "amx")
 	}
+	if hasAVX512 && hasVNNI {
+		p = append(p, "vnni")
+	}
 	if hasAVX512 {
 		p = append(p, "avx512")
 	}
 	return append(p, "go")
+}
+
+// setA16Path picks a path of a16Paths: "amx" and "vnni" turn those on where they apply
+// (a16AMXOK, a16VNNIOK), "avx512" runs the f32 AVX-512 kernels, "go" the pure-Go loops.
+func setA16Path(t *testing.T, path string) {
+	prev, prevV := hasAVX512, a16VNNI
+	hasAVX512, a16VNNI = path != "go", path == "vnni" || path == "amx"
+	t.Cleanup(func() { hasAVX512, a16VNNI = prev, prevV })
+	setAMXA16(t, path == "amx")
 }
 
 func setAMXA16(t *testing.T, on bool) {
@@ -94,13 +123,13 @@ func TestA16FastVsRef(t *testing.T) {
 		{1, 1}, {3, 17}, {8, 64}, {9, 100}, {16, 128}, {17, 130}, {23, 200}, {40, 256}, {33, 320}, {13, 832},
 		{64, 576}, {70, 1536}, {64, 96}, // AMX: whole and partial 32-row blocks, 576 = 4.5 groups of 128, a half 64-block
 		{45, 4096}, // int4 GEMV rows taken 2 apart (a16RowStride), then an 8-row block and single rows
+		{136, 384}, // VNNI W4A16: four blocks side by side, then one partial block
 	}
 	if testing.Short() {
 		shapes = shapes[:6]
 	}
 	ns := []int{1, 2, 3, 4, 5, 7, 17, 64, 130} // W4A16 GEMV: 4 tokens per call, 3 padded to 4, 5 = 4 + 1
 	for _, path := range a16Paths(t) {
-		avx := path != "go"
 		for _, c := range a16Cases {
 			for _, sh := range shapes {
 				rows, cols := sh[0], sh[1]
@@ -113,11 +142,11 @@ func TestA16FastVsRef(t *testing.T) {
 				for i := range x {
 					x[i] = float32(rng.NormFloat64())
 				}
-				fast, ref, bound := c.build(w, rows, cols)
+				mb := c.build(w, rows, cols)
+				fast, ref, bound := mb.fast, mb.ref, mb.bound
 				for _, n := range ns {
 					t.Run(fmt.Sprintf("%s/%s/%dx%d/n=%d", path, c.name, rows, cols, n), func(t *testing.T) {
-						setA16Path(t, avx)
-						setAMXA16(t, path == "amx")
+						setA16Path(t, path)
 						got, want := make([]float32, n*rows), make([]float32, n*rows)
 						for i := range got {
 							got[i] = float32(math.NaN()) // every output must be written
@@ -128,13 +157,24 @@ func TestA16FastVsRef(t *testing.T) {
 						if c.act != nil {
 							xa = c.act(xa, n, cols)
 						}
+						vnni := mb.vnni != nil && mb.vnni(n) // a16VNNIOK under this path's settings
 						for i := range n {
+							var amax float64
+							for _, v := range xa[i*cols : (i+1)*cols] {
+								amax = math.Max(amax, math.Abs(float64(v)))
+							}
 							for r := range rows {
-								var a float64
+								var a, sw float64
 								for k := range cols {
 									a += math.Abs(float64(xa[i*cols+k])) * bound(r, k)
+									if vnni {
+										sw += math.Abs(mb.w(r, k))
+									}
 								}
 								tol := float64(cols+4) * u32 * a
+								if vnni { // the digit split (a16vnni.go): 3 more roundings of x, and unit per weight
+									tol = float64(cols+7)*u32*a + float64(float32(amax)/a16DigitMax)*sw
+								}
 								g, wv := got[i*rows+r], want[i*rows+r]
 								if d := math.Abs(float64(g) - float64(wv)); !(d <= tol) {
 									t.Fatalf("dst[%d,%d] = %v, want %v (|Δ| %.3g > tol %.3g)", i, r, g, wv, d, tol)
@@ -146,12 +186,6 @@ func TestA16FastVsRef(t *testing.T) {
 			}
 		}
 	}
-}
-
-func setA16Path(t *testing.T, avx bool) {
-	prev := hasAVX512
-	hasAVX512 = avx
-	t.Cleanup(func() { hasAVX512 = prev })
 }
 
 // TestA16FP8NaN: a NaN weight code (S.1111.111) makes its row's outputs NaN on every path, as in
@@ -171,7 +205,7 @@ func TestA16FP8NaN(t *testing.T) {
 		for _, n := range []int{1, 3, 4, 8} { // 3, 4: the four-token GEMV, padded and not
 			for _, nanRow := range []int{2, 17} { // in a full 8-row block; in the last rows
 				t.Run(fmt.Sprintf("avx512=%v/n=%d/row=%d", avx, n, nanRow), func(t *testing.T) {
-					setA16Path(t, avx)
+					setA16Path(t, avxPath(avx))
 					m := QuantizeFP8(w, rows, cols)
 					m.Q[nanRow*cols+70] = 0xFF
 					dst := make([]float32, n*rows)
@@ -261,16 +295,20 @@ func TestA16Int4Extremes(t *testing.T) {
 	for i := range x {
 		x[i] = float32(i%13) - 6
 	}
-	for _, avx := range a16AVX() {
+	for _, path := range a16Paths(t) {
+		if path == "amx" {
+			continue // 11 rows: below the AMX path's 32
+		}
 		for _, n := range []int{1, 5} {
-			t.Run(fmt.Sprintf("avx512=%v/n=%d", avx, n), func(t *testing.T) {
-				setA16Path(t, avx)
+			t.Run(fmt.Sprintf("%s/n=%d", path, n), func(t *testing.T) {
+				setA16Path(t, path)
 				got, want := make([]float32, n*rows), make([]float32, n*rows)
 				m.MatMulT(got, x[:n*cols], n)
 				m.MatMulTRef(want, x[:n*cols], n)
 				// Integer-valued x times weights (u−z)·s: tolerance as in TestA16FastVsRef with
 				// B = s·(u + z) ≤ 3.33·30.
-				tol := float64(cols+4) * u32 * 6 * float64(cols) * 3.33 * 30
+				// The VNNI path's activation term (TestA16FastVsRef): unit·Σ|w| ≤ (6/a16DigitMax)·cols·3.33·15.
+				tol := float64(cols+7)*u32*6*float64(cols)*3.33*30 + 6.0/a16DigitMax*float64(cols)*3.33*15
 				for i := range got {
 					if d := math.Abs(float64(got[i] - want[i])); d > tol {
 						t.Fatalf("dst[%d] = %v, want %v (tol %.3g)", i, got[i], want[i], tol)
@@ -313,7 +351,7 @@ func TestRoundActFP8(t *testing.T) {
 	QuantizeActFP8(q, wantS, all, n, cols)
 	for _, avx := range a16AVX() {
 		t.Run(fmt.Sprintf("avx512=%v", avx), func(t *testing.T) {
-			setA16Path(t, avx)
+			setA16Path(t, avxPath(avx))
 			xf, sx := make([]float32, n*cols), make([]float32, n)
 			roundActFP8(xf, sx, all, n, cols)
 			for i := range n {
@@ -364,6 +402,14 @@ func a16AVX() []bool {
 	return []bool{false}
 }
 
+// avxPath names the f32 AVX-512 path or the pure-Go one for setA16Path.
+func avxPath(avx bool) string {
+	if avx {
+		return "avx512"
+	}
+	return "go"
+}
+
 // TestA16TokensTogetherBitIdentical: the W8A16, W4A16 and FP8 GEMVs give every token bit for bit the
 // result of a product of that token alone, whether it runs four at a time (a16*R4T4), padded
 // (n = 3, 7) or alone, so batched decoding does not change any sequence's logits.
@@ -372,7 +418,7 @@ func TestA16TokensTogetherBitIdentical(t *testing.T) {
 		t.Skip("no AVX-512")
 	}
 	setAMXA16(t, false)
-	for _, sh := range [][2]int{{45, 4096}, {70, 1536}, {33, 576}} {
+	for _, sh := range [][2]int{{45, 4096}, {70, 1536}, {33, 576}, {200, 640}} {
 		rows, cols := sh[0], sh[1]
 		rng := rand.New(rand.NewPCG(uint64(rows), 7))
 		w := make([]float32, rows*cols)

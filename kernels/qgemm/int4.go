@@ -40,6 +40,10 @@ type Int4Matrix struct {
 	// amxScale is Scale regrouped for the AMX driver (a16amx.go): per 32-row block b and group g,
 	// the 32 rows' scales at (b·ng + g)·32; built on the first grouped W4A16 product on AMX.
 	amxScale atomic.Pointer[[]float32]
+
+	// vnniZero is Zero (or 8) regrouped as amxScale, int32, for the W4A16 GEMV on VNNI
+	// (a16vnni.go); built on its first product.
+	vnniZero atomic.Pointer[[]int32]
 }
 
 // RowBytes is the packed size of one row of cols 4-bit codes.
@@ -128,6 +132,8 @@ func (m *Int4Matrix) Prepare() {
 		}
 	}
 	m.vnni.Store(nil)
+	m.amxScale.Store(nil)
+	m.vnniZero.Store(nil)
 	m.deqScale = make([]float32, m.Rows*ng+1)
 	m.deqBias = make([]float32, m.Rows*ng+1)
 	for r := range m.Rows {

@@ -1,0 +1,84 @@
+package qgemm
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestA16DigitsVsRef: the assembly digit split equals the Go one byte for byte (lengths around
+// the 16-lane step, ties, the clamped maximum, zeros), writes nothing past n, and its digits
+// rebuild X with |x − unit·X| within unit + 3·2⁻²⁴·|x| (a16vnni.go).
+func TestA16DigitsVsRef(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{1, 3, 15, 16, 17, 31, 32, 100, 128, 576, 2048} {
+		for _, kind := range []string{"normal", "outlier", "ties", "zeros"} {
+			t.Run(fmt.Sprintf("%s/n=%d", kind, n), func(t *testing.T) {
+				x := make([]float32, n)
+				for i := range x {
+					switch kind {
+					case "normal":
+						x[i] = float32(rng.NormFloat64())
+					case "outlier":
+						x[i] = float32(rng.NormFloat64()) * 1e-3
+					case "ties":
+						x[i] = float32(rng.IntN(1<<20)) + 0.5 // x·1 = k + ½ exactly
+					}
+				}
+				if kind == "outlier" {
+					x[rng.IntN(n)] = -300
+				}
+				var amax float32
+				for _, v := range x {
+					amax = max(amax, float32(math.Abs(float64(v))))
+				}
+				inv, unit := float32(0), amax/a16DigitMax
+				if amax != 0 {
+					inv = a16DigitMax / amax
+				}
+				if kind == "ties" {
+					inv, unit = 1, 1 // X = round-half-even(x); |x| < 2²⁰ stays unclamped
+				}
+				const pad = 5
+				kb := n + pad
+				got := make([]int8, 3*kb)
+				for i := range got {
+					got[i] = 0x55
+				}
+				var gs [4]int32
+				a16Digits(&x[0], n, inv, &got[0], kb, &gs[0])
+				want := make([]int8, 3*kb)
+				ws := a16DigitsRef(x, inv, want[:n], want[kb:kb+n], want[2*kb:2*kb+n])
+				for p := range 3 {
+					for k := range n {
+						if g, w := got[p*kb+k], want[p*kb+k]; g != w {
+							t.Fatalf("digit %d of x[%d] = %v: %d, want %d", p, k, x[k], g, w)
+						}
+					}
+					for k := n; k < kb; k++ {
+						if got[p*kb+k] != 0x55 {
+							t.Fatalf("digit %d written past n at %d", p, k)
+						}
+					}
+					if gs[p] != ws[p] {
+						t.Fatalf("sum of digit %d = %d, want %d", p, gs[p], ws[p])
+					}
+				}
+				for k, v := range x {
+					X := int64(got[k]) + 256*int64(got[kb+k]) + 65536*int64(got[2*kb+k])
+					e := math.Abs(float64(v) - float64(unit)*float64(X))
+					if tol := float64(unit) + 3*u32*math.Abs(float64(v)); !(e <= tol) {
+						t.Fatalf("x[%d] = %v: unit·X = %v, |Δ| %.3g > %.3g", k, v, float64(unit)*float64(X), e, tol)
+					}
+					if kind == "ties" && X != int64(math.RoundToEven(float64(v))) {
+						t.Fatalf("x[%d] = %v → X = %d, want ties to even", k, v, X)
+					}
+				}
+			})
+		}
+	}
+}
