@@ -87,3 +87,20 @@ func storeTileI32(src *int32, dst *float32, ldd int, ntok int, scale *float32, t
 //
 //go:noescape
 func packI8Tile16(dst *int8, x *int8, ldx int, kquads int)
+
+// dotTilesGI8 is dotTilesG over signed bytes (TDPBSSD, gsteps k-steps of 64 per group): each
+// group's exact int32 C tiles go to cbuf, then acc[i][j][r][t] += s[g·32 + 16i + r]·float32(C).
+//
+//go:noescape
+func dotTilesGI8(c *tileConfig, a *int8, lda int, b *int8, bts int, ngroups int, gsteps int, acc *float32, cbuf *int32, s *float32)
+
+// comb3I32 makes one f32 tile of three int32 digit tiles (src, src+step, src+2·step bytes):
+// dst[r·16+t] = ((256·C2 + C1)·256 + C0)·unit[t].
+//
+//go:noescape
+func comb3I32(src *int32, step int, dst *float32, unit *float32)
+
+// comb3F32 is comb3I32 for float32 tiles.
+//
+//go:noescape
+func comb3F32(src *float32, step int, dst *float32, unit *float32)

@@ -701,3 +701,133 @@ TEXT ·storeTileI32(SB), NOSPLIT, $0-48
 stidone:
 	VZEROUPPER
 	RET
+
+// GEPII(i) is GEPI for int32 C tiles (R10): converted to float32, scaled, added to acc (AX).
+#define GEPII(i) \
+	VBROADCASTSS (i*4)(CX), Z0; \
+	VBROADCASTSS (64+i*4)(CX), Z1; \
+	VCVTDQ2PS (i*64)(R10), Z6; \
+	VMOVUPS (i*64)(AX), Z2; \
+	VFMADD231PS Z6, Z0, Z2; \
+	VMOVUPS Z2, (i*64)(AX); \
+	VCVTDQ2PS (1024+i*64)(R10), Z7; \
+	VMOVUPS (1024+i*64)(AX), Z3; \
+	VFMADD231PS Z7, Z0, Z3; \
+	VMOVUPS Z3, (1024+i*64)(AX); \
+	VCVTDQ2PS (2048+i*64)(R10), Z8; \
+	VMOVUPS (2048+i*64)(AX), Z4; \
+	VFMADD231PS Z8, Z1, Z4; \
+	VMOVUPS Z4, (2048+i*64)(AX); \
+	VCVTDQ2PS (3072+i*64)(R10), Z9; \
+	VMOVUPS (3072+i*64)(AX), Z5; \
+	VFMADD231PS Z9, Z1, Z5; \
+	VMOVUPS Z5, (3072+i*64)(AX)
+
+// func dotTilesGI8(c *tileConfig, a *int8, lda int, b *int8, bts int, ngroups int, gsteps int, acc *float32, cbuf *int32, s *float32)
+TEXT ·dotTilesGI8(SB), NOSPLIT, $0-80
+	MOVQ c+0(FP), AX
+	TILEHEAD(a+8, lda+16, b+24, bts+32)
+	MOVQ cbuf+64(FP), R10
+
+giloop:
+	MOVQ  ngroups+40(FP), AX
+	TESTQ AX, AX
+	JZ    gidone
+	DECQ  AX
+	MOVQ  AX, ngroups+40(FP)
+	MOVQ  gsteps+48(FP), R13
+	CZERO
+
+gik:
+	TESTQ R13, R13
+	JZ    giepi
+	TLOAD_T4_SI_DX
+	TLOAD_T5_DI_DX
+	MOVQ BX, AX
+	LEAQ (BX)(R9*1), CX
+	TLOAD_T6_AX_R8
+	TLOAD_T7_CX_R8
+	TDPI_T0_T4_T6
+	TDPI_T1_T4_T7
+	TDPI_T2_T5_T6
+	TDPI_T3_T5_T7
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $1024, BX
+	DECQ R13
+	JMP  gik
+
+giepi:
+	CSTORE
+	MOVQ acc+56(FP), AX
+	MOVQ s+72(FP), CX
+	GEPII(0)
+	GEPII(1)
+	GEPII(2)
+	GEPII(3)
+	GEPII(4)
+	GEPII(5)
+	GEPII(6)
+	GEPII(7)
+	GEPII(8)
+	GEPII(9)
+	GEPII(10)
+	GEPII(11)
+	GEPII(12)
+	GEPII(13)
+	GEPII(14)
+	GEPII(15)
+	ADDQ $128, CX
+	MOVQ CX, s+72(FP)
+	JMP  giloop
+
+gidone:
+	TILERELEASE
+	VZEROUPPER
+	RET
+
+// COMB3(r, cvt) combines row r of the three digit tiles at AX, AX+BX, AX+2·BX into DI:
+// ((256·C2 + C1)·256 + C0)·unit (Z31), the Cs through cvt (VCVTDQ2PS, or VMOVUPS for float32).
+#define COMB3(r, cvt) \
+	cvt (r*64)(AX)(BX*2), Z0; \
+	cvt (r*64)(AX)(BX*1), Z1; \
+	cvt (r*64)(AX), Z2; \
+	VFMADD213PS Z1, Z30, Z0; \
+	VFMADD213PS Z2, Z30, Z0; \
+	VMULPS Z31, Z0, Z0; \
+	VMOVUPS Z0, (r*64)(DI)
+
+#define COMB3ALL(cvt) \
+	COMB3(0, cvt); COMB3(1, cvt); COMB3(2, cvt); COMB3(3, cvt); \
+	COMB3(4, cvt); COMB3(5, cvt); COMB3(6, cvt); COMB3(7, cvt); \
+	COMB3(8, cvt); COMB3(9, cvt); COMB3(10, cvt); COMB3(11, cvt); \
+	COMB3(12, cvt); COMB3(13, cvt); COMB3(14, cvt); COMB3(15, cvt)
+
+// func comb3I32(src *int32, step int, dst *float32, unit *float32)
+// dst[r·16+t] = ((256·C2 + C1)·256 + C0)·unit[t] for the 16×16 int32 tiles C_p at src + p·step
+// bytes: the three digit products of 16 tokens (a16vnni.go's digits) made one f32 tile.
+TEXT ·comb3I32(SB), NOSPLIT, $0-32
+	MOVQ         src+0(FP), AX
+	MOVQ         step+8(FP), BX
+	MOVQ         dst+16(FP), DI
+	MOVQ         unit+24(FP), CX
+	VMOVUPS      (CX), Z31
+	MOVL         $0x43800000, DX // 256.0
+	VPBROADCASTD DX, Z30
+	COMB3ALL(VCVTDQ2PS)
+	VZEROUPPER
+	RET
+
+// func comb3F32(src *float32, step int, dst *float32, unit *float32)
+// comb3I32 for float32 tiles (the grouped products, already scaled per group).
+TEXT ·comb3F32(SB), NOSPLIT, $0-32
+	MOVQ         src+0(FP), AX
+	MOVQ         step+8(FP), BX
+	MOVQ         dst+16(FP), DI
+	MOVQ         unit+24(FP), CX
+	VMOVUPS      (CX), Z31
+	MOVL         $0x43800000, DX // 256.0
+	VPBROADCASTD DX, Z30
+	COMB3ALL(VMOVUPS)
+	VZEROUPPER
+	RET

@@ -37,3 +37,15 @@ func storeTileI32(src *int32, dst *float32, ldd int, ntok int, scale *float32, t
 func packI8Tile16(dst *int8, x *int8, ldx int, kquads int) {
 	panic("amx: no AMX kernels in this build")
 }
+
+func dotTilesGI8(c *tileConfig, a *int8, lda int, b *int8, bts int, ngroups int, gsteps int, acc *float32, cbuf *int32, s *float32) {
+	panic("amx: no AMX kernels in this build")
+}
+
+func comb3I32(src *int32, step int, dst *float32, unit *float32) {
+	panic("amx: no AMX kernels in this build")
+}
+
+func comb3F32(src *float32, step int, dst *float32, unit *float32) {
+	panic("amx: no AMX kernels in this build")
+}

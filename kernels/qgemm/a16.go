@@ -109,6 +109,9 @@ func a16MulSlice(d []float32, s float32) {
 // matMulTA16 is Int8Matrix.MatMulTA16 after the checks.
 func (m *Int8Matrix) matMulTA16(dst, x []float32, n int) {
 	rows, cols := m.Rows, m.Cols
+	if d := m.digitsView(n); d != nil && mulDigitsMany([]*amxDigits{d}, [][]float32{dst}, x, n) { // a16digits.go
+		return
+	}
 	if q := m.a16View(n); q != nil {
 		mulA16Many([]*amxA16{q}, [][]float32{dst}, x, n)
 		return
@@ -306,6 +309,9 @@ func a16RowStride(rb int) int {
 // matMulTA16 is Int4Matrix.MatMulT after the checks.
 func (m *Int4Matrix) matMulTA16(dst, x []float32, n int) {
 	rows, cols := m.Rows, m.Cols
+	if d := m.digitsView(n); d != nil && mulDigitsMany([]*amxDigits{d}, [][]float32{dst}, x, n) { // a16digits.go
+		return
+	}
 	if q := m.a16View(n); q != nil {
 		mulA16Many([]*amxA16{q}, [][]float32{dst}, x, n)
 		return

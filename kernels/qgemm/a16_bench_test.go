@@ -37,6 +37,22 @@ var a16BenchFormats = []a16BenchFormat{
 	{"FP8", func(r, c int) float64 { return float64(r*c) + 4*float64(r) }, func(w []float32, rows, cols int) func(dst, x []float32, n int) {
 		return QuantizeFP8(w, rows, cols).MatMulT
 	}},
+	// The paths the digit ones replaced (a16vnni.go, a16digits.go), for comparison.
+	{"W8A16-nodigits", func(r, c int) float64 { return float64(r*c) + 4*float64(r) }, func(w []float32, rows, cols int) func(dst, x []float32, n int) {
+		return noDigits(QuantizeInt8(w, rows, cols).MatMulTA16)
+	}},
+	{"W4A16-g128-nodigits", func(r, c int) float64 { return float64(r*c)/2 + 4*float64(r*c)/128 }, func(w []float32, rows, cols int) func(dst, x []float32, n int) {
+		return noDigits(QuantizeInt4(w, rows, cols, 128, false).MatMulT)
+	}},
+}
+
+// noDigits runs mul with the digit paths off.
+func noDigits(mul func(dst, x []float32, n int)) func(dst, x []float32, n int) {
+	return func(dst, x []float32, n int) {
+		a16VNNI, a16AMXDigits = false, false
+		mul(dst, x, n)
+		a16VNNI, a16AMXDigits = true, true
+	}
 }
 
 // benchA16 reports GOP/s (2·rows·cols·n), GB/s of weight bytes and the speed relative to the
@@ -149,13 +165,13 @@ func BenchmarkA16AMXCrossover(b *testing.B) {
 			f    func(dst, x []float32, n int)
 		}{{"W8A16", m8.MatMulTA16}, {"W4A16-g128", m4.MatMulT}, {"FP8", fp.MatMulT}, {"W8A8", m8.MatMulT}, {"W4A8", q4.MatMulTA8}}
 		for _, f := range fs {
-			for _, n := range []int{8, 16, 32, 64} {
+			for _, n := range []int{2, 4, 8, 12, 16, 32, 64} {
 				x := randSlice(rng, n*cols, 1)
 				dst := make([]float32, n*rows)
 				for _, on := range []bool{false, true} {
 					b.Run(fmt.Sprintf("%s/%dx%d/n=%d/amx=%v", f.name, rows, cols, n, on), func(b *testing.B) {
 						m16, m8 := a16AMXMin, a8AMXMin
-						a16AMXMin.i8, a16AMXMin.i4, a16AMXMin.fp8, a8AMXMin.i8, a8AMXMin.i4 = 1, 1, 1, 1, 1
+						a16AMXMin.i8, a16AMXMin.i4, a16AMXMin.fp8, a16AMXMin.i8d, a16AMXMin.i4d, a8AMXMin.i8, a8AMXMin.i4 = 1, 1, 1, 1, 1, 1, 1
 						defer amx.SetEnabled(on)()
 						defer func() { a16AMXMin, a8AMXMin = m16, m8 }()
 						for b.Loop() {
@@ -198,11 +214,7 @@ func BenchmarkGEMVCold1B(b *testing.B) {
 			{"W4A16-g128-f32kernel", float64(rows*cols/2 + 8*rows*ng), func() func(dst, x []float32, n int) {
 				c := &Int4Matrix{Rows: rows, Cols: cols, Group: 128, Packed: append([]byte(nil), q4.Packed...),
 					Scale: q4.Scale, deqScale: append([]float32(nil), q4.deqScale...), deqBias: append([]float32(nil), q4.deqBias...)}
-				return func(dst, x []float32, n int) { // the f32 GEMV the VNNI one replaced (a16vnni.go)
-					a16VNNI = false
-					c.MatMulT(dst, x, n)
-					a16VNNI = true
-				}
+				return noDigits(c.MatMulT) // the f32 GEMV the VNNI one replaced (a16vnni.go)
 			}},
 			{"W8A8", float64(rows * cols), func() func(dst, x []float32, n int) {
 				return QuantizeInt8(w, rows, cols).MatMulT

@@ -18,13 +18,31 @@ type a16Case struct {
 }
 
 // a16Built is a16Case's matrix: the fast product, its plain loop, bound(r, k) ≥ every magnitude
-// the fast path rounds at weight (r, k) (per unit of |x|), and, for W4A16, the weight w(r, k)
-// and whether n tokens take the VNNI GEMV (a16vnni.go), which adds a term to the tolerance.
+// the fast path rounds at weight (r, k) (per unit of |x|), and, for the formats with digit paths
+// (a16vnni.go, a16digits.go), the weight w(r, k) and digits(n): c such that the tolerance gains
+// c·max|x|·Σ_k |w(r, k)| when n tokens take one (0 otherwise).
 type a16Built struct {
 	fast, ref func(dst, x []float32, n int)
 	bound     func(r, k int) float64
 	w         func(r, k int) float64
-	vnni      func(n int) bool
+	digits    func(n int) float64
+}
+
+// digitTol is a16Built.digits for a matrix with the VNNI GEMV (vnni, nil: none) and the AMX digit
+// view (view, with ng groups per row): the activation's rounding, unit per weight (a16DigitMax),
+// plus on AMX the f32 epilogue of the three digit products (amx.TestDigitProducts: (ng + 6)·2⁻²⁴
+// of Σ|s·w|·Σ_p 256^p·|dp|, and Σ_p 256^p·|dp| ≤ 128·65793·unit ≤ 1.01·max|x|).
+func digitTol(vnni func(int) bool, view func(int) *amxDigits, ng int) func(n int) float64 {
+	return func(n int) float64 {
+		c := 1.0 / a16DigitMax
+		switch {
+		case view(n) != nil:
+			return c + 1.01*float64(ng+6)*u32
+		case vnni != nil && vnni(n):
+			return c
+		}
+		return 0
+	}
 }
 
 // fp8Act is what FP8's products multiply: the e4m3 activations DecodeE4M3(xq)·sx.
@@ -44,7 +62,9 @@ var a16Cases = []a16Case{
 	{"W8A16", func(w []float32, rows, cols int) a16Built {
 		m := QuantizeInt8(w, rows, cols)
 		return a16Built{fast: m.MatMulTA16, ref: m.MatMulTA16Ref,
-			bound: func(r, k int) float64 { return math.Abs(float64(m.Q[r*cols+k]) * float64(m.Scale[r])) }}
+			bound:  func(r, k int) float64 { return math.Abs(float64(m.Q[r*cols+k]) * float64(m.Scale[r])) },
+			w:      func(r, k int) float64 { return float64(m.Q[r*cols+k]) * float64(m.Scale[r]) },
+			digits: digitTol(nil, m.digitsView, 1)}
 	}, nil},
 	a16Int4("W4A16-g32-sym", 32, false),
 	a16Int4("W4A16-g64-asym", 64, true),
@@ -77,7 +97,7 @@ func a16Int4(name string, group int, asym bool) a16Case {
 				s, z := m.scaleZero(r, k/m.Group)
 				return float64(s) * float64(int32(m.Code(r, k))-z)
 			},
-			vnni: m.a16VNNIOK,
+			digits: digitTol(m.a16VNNIOK, m.digitsView, m.groups()),
 		}
 	}}
 }
@@ -157,7 +177,10 @@ func TestA16FastVsRef(t *testing.T) {
 						if c.act != nil {
 							xa = c.act(xa, n, cols)
 						}
-						vnni := mb.vnni != nil && mb.vnni(n) // a16VNNIOK under this path's settings
+						dc := 0.0 // the digit paths' term, under this path's settings
+						if mb.digits != nil {
+							dc = mb.digits(n)
+						}
 						for i := range n {
 							var amax float64
 							for _, v := range xa[i*cols : (i+1)*cols] {
@@ -167,13 +190,13 @@ func TestA16FastVsRef(t *testing.T) {
 								var a, sw float64
 								for k := range cols {
 									a += math.Abs(float64(xa[i*cols+k])) * bound(r, k)
-									if vnni {
+									if dc > 0 {
 										sw += math.Abs(mb.w(r, k))
 									}
 								}
 								tol := float64(cols+4) * u32 * a
-								if vnni { // the digit split (a16vnni.go): 3 more roundings of x, and unit per weight
-									tol = float64(cols+7)*u32*a + float64(float32(amax)/a16DigitMax)*sw
+								if dc > 0 { // the digit paths: 3 more roundings of x, and dc·max|x| per weight
+									tol = float64(cols+7)*u32*a + dc*amax*sw
 								}
 								g, wv := got[i*rows+r], want[i*rows+r]
 								if d := math.Abs(float64(g) - float64(wv)); !(d <= tol) {

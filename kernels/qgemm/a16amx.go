@@ -18,9 +18,14 @@ import (
 // a16AMXMin holds, per format, the token count from which the A16 formats run on AMX tiles. The
 // tile path costs a fixed dequantization of every weight per call, the AVX-512 paths a pass per
 // few tokens; measured at 1536×576 and 2048×2048 (BenchmarkA16AMXCrossover): W8A16 breaks even
-// at n ≈ 10-16, W4A16 at n ≈ 16 (2048²) to ≈ 30 (1536×576), FP8 with W8A16. A variable so that
-// tests can move the crossover.
-var a16AMXMin = struct{ i8, i4, fp8 int }{24, 32, 24}
+// at n ≈ 10-16, W4A16 at n ≈ 16 (2048²) to ≈ 30 (1536×576), FP8 with W8A16. The digit paths
+// (a16digits.go: i8d, i4d) cost less per weight: W8A16 on them beats the GEMM from n = 8 (1536×576
+// 63 against 81 µs, 2048² 226 against 417; at n = 4 the GEMV wins, 43 against 59), so they take
+// over where the GEMVs stop (9), which keeps batched decoding bit for bit as alone; symmetric
+// W4A16 pays a fixed cost per group and 32-token tile (n = 2: 124 µs at 1536×576), and wins from
+// n = 16 (123 against 140, 390 against 653; n = 12: 119 against 108 at 1536×576). A variable so
+// that tests can move the crossover.
+var a16AMXMin = struct{ i8, i4, fp8, i8d, i4d int }{24, 32, 24, 9, 16}
 
 func a16AMXOK(rows, cols, n, min int) bool {
 	return hasAVX512 && n >= min && rows >= 32 && amx.Supported(cols)
@@ -215,8 +220,10 @@ func (m *Int4Matrix) amxScales() []float32 {
 // A16Matrix is a weight-only matrix of MatMulTA16Many: *Int8Matrix (W8A16) or *Int4Matrix (W4A16).
 type A16Matrix interface {
 	check(name string, dst, x []float32, n int)
-	// a16View is the matrix on the AMX path for n tokens, nil where that path does not apply.
+	// a16View is the matrix on the AMX path for n tokens, nil where that path does not apply;
+	// digitsView the same for the digit path (a16digits.go), tried first.
 	a16View(n int) *amxA16
+	digitsView(n int) *amxDigits
 	// mulA16 is the matrix's own product (Int8Matrix.MatMulTA16, Int4Matrix.MatMulT).
 	mulA16(dst, x []float32, n int)
 }
@@ -225,9 +232,24 @@ type A16Matrix interface {
 // same input x (n, cols): the q, k and v projections, or gate and up. Where all of them take the
 // AMX path, x is split and packed once for all; otherwise each runs on its own.
 func MatMulTA16Many(dsts [][]float32, ms []A16Matrix, x []float32, n int) {
-	qs := make([]*amxA16, len(ms))
+	ds, nd := make([]*amxDigits, len(ms)), 0
 	for i, m := range ms {
 		m.check("MatMulTA16Many", dsts[i], x, n)
+		if ds[i] = m.digitsView(n); ds[i] != nil {
+			nd++
+		}
+	}
+	switch {
+	case nd == len(ms) && mulDigitsMany(ds, dsts, x, n):
+		return
+	case nd > 0 && nd < len(ms): // some on the digit path: each as its own product would run
+		for i, m := range ms {
+			m.mulA16(dsts[i], x, n)
+		}
+		return
+	}
+	qs := make([]*amxA16, len(ms))
+	for i, m := range ms {
 		if qs[i] = m.a16View(n); qs[i] == nil || qs[i].cols != qs[0].cols {
 			for i, m := range ms {
 				m.mulA16(dsts[i], x, n)

@@ -82,3 +82,56 @@ func TestA16DigitsVsRef(t *testing.T) {
 		}
 	}
 }
+
+// TestA16DigitsOutlier: one activation 10⁴ times the rest, so that the digit paths' term
+// (unit·Σ|w|, unit = max|x|/a16DigitMax) dominates their tolerance: every digit-path case of
+// TestA16FastVsRef on such tokens, one token (the VNNI GEMV) and 64 (AMX digits), against the
+// same bound.
+func TestA16DigitsOutlier(t *testing.T) {
+	if !hasVNNI || !hasAVX512 {
+		t.Skip("no AVX-512 VNNI")
+	}
+	const rows, cols = 64, 576
+	rng := rand.New(rand.NewPCG(9, 9))
+	w := make([]float32, rows*cols)
+	for i := range w {
+		w[i] = float32(rng.NormFloat64()) * 0.05
+	}
+	x := make([]float32, 64*cols)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+		if i%cols == 7 {
+			x[i] = 1e4
+		}
+	}
+	for _, c := range a16Cases {
+		mb := c.build(w, rows, cols)
+		for _, n := range []int{1, 64} {
+			if mb.digits == nil || mb.digits(n) == 0 {
+				continue
+			}
+			t.Run(fmt.Sprintf("%s/n=%d", c.name, n), func(t *testing.T) {
+				got, want := make([]float32, n*rows), make([]float32, n*rows)
+				mb.fast(got, x[:n*cols], n)
+				mb.ref(want, x[:n*cols], n)
+				worst := 0.0
+				for i := range n {
+					for r := range rows {
+						var a, sw float64
+						for k := range cols {
+							a += math.Abs(float64(x[i*cols+k])) * mb.bound(r, k)
+							sw += math.Abs(mb.w(r, k))
+						}
+						tol := float64(cols+7)*u32*a + mb.digits(n)*1e4*sw
+						d := math.Abs(float64(got[i*rows+r]) - float64(want[i*rows+r]))
+						if !(d <= tol) {
+							t.Fatalf("dst[%d,%d] = %v, want %v (|Δ| %.3g > tol %.3g)", i, r, got[i*rows+r], want[i*rows+r], d, tol)
+						}
+						worst = max(worst, d/tol)
+					}
+				}
+				t.Logf("largest |Δ|/tol %.3f", worst)
+			})
+		}
+	}
+}

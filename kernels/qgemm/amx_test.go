@@ -182,20 +182,24 @@ func TestManyEqualsSingle(t *testing.T) {
 					}
 				}
 				rows := []int{192, 64, 40}
-				check("A16", []any{QuantizeInt8(w1, 192, cols), QuantizeInt4(w2, 64, cols, 128, true), QuantizeInt4(w3, 40, cols, 128, false)}, rows,
-					func(dsts [][]float32, ms []any, x []float32, n int) {
-						a16 := make([]A16Matrix, len(ms))
-						for i, m := range ms {
-							a16[i] = m.(A16Matrix)
-						}
-						MatMulTA16Many(dsts, a16, x, n)
-					}, func(m any, dst, x []float32, n int) {
-						if m8, ok := m.(*Int8Matrix); ok {
-							m8.MatMulTA16(dst, x, n)
-						} else {
-							m.(*Int4Matrix).MatMulT(dst, x, n)
-						}
-					})
+				many16 := func(dsts [][]float32, ms []any, x []float32, n int) {
+					a16 := make([]A16Matrix, len(ms))
+					for i, m := range ms {
+						a16[i] = m.(A16Matrix)
+					}
+					MatMulTA16Many(dsts, a16, x, n)
+				}
+				one16 := func(m any, dst, x []float32, n int) {
+					if m8, ok := m.(*Int8Matrix); ok {
+						m8.MatMulTA16(dst, x, n)
+					} else {
+						m.(*Int4Matrix).MatMulT(dst, x, n)
+					}
+				}
+				// Mixed: the asymmetric W4A16 has no digit path (a16digits.go), the other two do.
+				check("A16", []any{QuantizeInt8(w1, 192, cols), QuantizeInt4(w2, 64, cols, 128, true), QuantizeInt4(w3, 40, cols, 128, false)}, rows, many16, one16)
+				// All three on the digit path where AMX is on, one digit panel for all.
+				check("A16-digits", []any{QuantizeInt8(w1, 192, cols), QuantizeInt4(w2, 64, cols, 64, false), QuantizeInt4(w3, 40, cols, cols, false)}, rows, many16, one16)
 				check("A8", []any{QuantizeInt8(w1, 192, cols), QuantizeInt4QQQ(w2, 64, cols, 64), QuantizeInt4QQQ(w3, 40, cols, cols)}, rows,
 					func(dsts [][]float32, ms []any, x []float32, n int) {
 						a8 := make([]A8Matrix, len(ms))
