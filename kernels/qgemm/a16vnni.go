@@ -29,11 +29,21 @@ const a16DigitMax = 127 * (1 + 256 + 65536)
 // a16VNNI lets tests and benchmarks switch the VNNI W4A16 GEMV off.
 var a16VNNI = true
 
-// a16VNNIMaxTokens: products of fewer tokens take the VNNI GEMV (one token per kernel call, each
-// pair of row blocks read from memory once for all tokens); from a16GemmMin on the GEMM paths.
+// a16VNNIMaxWeights bounds the matrices on the VNNI GEMV: it wins where the f32 GEMV is bound by
+// its conversions (SmolLM2-shape decode, 576-1536 columns: 298-301 → 344-357 tok/s), but on
+// matrices streamed from DRAM its four panel streams per core read slower than the f32 kernel's
+// eight runs of rows (BenchmarkGEMVCold1B, three sittings: 2048×2048 40.7-41.2 against
+// 37.9-38.7 ms, 8192×2048 40.0-40.8 against 37.4-39.0; L2 prefetches of the next four blocks did
+// not help), and the panels would be a second copy of every large matrix. 2²² weights: 2 MiB of
+// codes, below Llama-3.2-1B's smallest projection (2048×2048). A variable so that the benchmark
+// can lift it.
+var a16VNNIMaxWeights = 1 << 22
+
+// a16VNNIOK reports whether n tokens take the VNNI GEMV (one token per kernel call, each four row
+// blocks read from memory once for all tokens); from a16GemmMin on the GEMM paths.
 func (m *Int4Matrix) a16VNNIOK(n int) bool {
 	return a16VNNI && hasVNNI && hasAVX512 && m.GroupScaleInt == nil && m.Rows > 0 && m.Cols > 0 &&
-		m.Cols < vnniI4MaxCols && (m.groups() == 1 || m.Group%4 == 0) &&
+		m.Cols < vnniI4MaxCols && m.Rows*m.Cols < a16VNNIMaxWeights && (m.groups() == 1 || m.Group%4 == 0) &&
 		!a16Gemm(n, m.Cols, a16GemmMin.i4, a16GemmMin.i4Narrow)
 }
 
