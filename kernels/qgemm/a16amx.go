@@ -189,16 +189,21 @@ func (m *Int4Matrix) amxInt4() *amxA16 {
 		}
 	}
 	if ng > 1 {
-		q.group = m.Group
-		st := m.amxScales()
-		q.gscale = func(s []float32, r, k0, k1 int) {
-			g0, g1 := k0/m.Group, (k1+m.Group-1)/m.Group
-			copy(s, st[((r/32)*ng+g0)*32:((r/32)*ng+g1)*32])
-		}
+		q.group, q.gscale = m.Group, m.groupScales()
 	} else {
 		q.rowScale = m.Scale
 	}
 	return q
+}
+
+// groupScales returns the AMX drivers' gscale for a grouped matrix: s[g·32 + i] = the scale of
+// row r+i in the g-th group of columns [k0, k1), from amxScales.
+func (m *Int4Matrix) groupScales() func(s []float32, r, k0, k1 int) {
+	ng, st := m.groups(), m.amxScales()
+	return func(s []float32, r, k0, k1 int) {
+		g0, g1 := k0/m.Group, (k1+m.Group-1)/m.Group
+		copy(s, st[((r/32)*ng+g0)*32:((r/32)*ng+g1)*32])
+	}
 }
 
 // amxScales returns Scale regrouped by 32-row block and group (amxScale), building it once.

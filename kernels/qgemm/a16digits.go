@@ -63,12 +63,7 @@ func (m *Int4Matrix) digitsView(n int) *amxDigits {
 			return scratch, k1 - k0
 		}}
 	if ng > 1 {
-		q.group = m.Group
-		st := m.amxScales()
-		q.gscale = func(s []float32, r, k0, k1 int) {
-			g0, g1 := k0/m.Group, (k1+m.Group-1)/m.Group
-			copy(s, st[((r/32)*ng+g0)*32:((r/32)*ng+g1)*32])
-		}
+		q.group, q.gscale = m.Group, m.groupScales() // a16amx.go
 	} else {
 		q.scale = m.Scale
 	}
