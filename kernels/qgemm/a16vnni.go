@@ -32,8 +32,8 @@ var a16VNNI = true
 // a16VNNIMaxWeights bounds the matrices on the VNNI GEMV: it wins where the f32 GEMV is bound by
 // its conversions (SmolLM2-shape decode, 576-1536 columns: 298-301 → 344-357 tok/s), but on
 // matrices streamed from DRAM its four panel streams per core read slower than the f32 kernel's
-// eight runs of rows (BenchmarkGEMVCold1B, three sittings: 2048×2048 40.7-41.2 against
-// 37.9-38.7 ms, 8192×2048 40.0-40.8 against 37.4-39.0; L2 prefetches of the next four blocks did
+// eight runs of rows (BenchmarkGEMVCold1B, three sittings: 2048×2048 40.7-41.5 against
+// 37.9-39.9 ms, 8192×2048 40.0-41.3 against 36.8-39.0; L2 prefetches of the next four blocks did
 // not help), and the panels would be a second copy of every large matrix. 2²² weights: 2 MiB of
 // codes, below Llama-3.2-1B's smallest projection (2048×2048). A variable so that the benchmark
 // can lift it.
