@@ -304,8 +304,10 @@ func (m *Int4Matrix) MatMulTRef(dst, x []float32, n int) {
 }
 
 // MatMulT computes W4A16 dst (n, rows) = X · Wᵀ with f32 activations: for a few tokens codes are
-// looked up in a per-group table of u·s + (−z·s), 8 rows at a time; for more, 16-row tiles are
-// dequantized into the f32 GEMM micro-kernel (a16.go).
+// looked up in a per-group table of u·s + (−z·s), 8 rows at a time, or, with VNNI and below
+// a16VNNIMaxWeights, multiplied with the activations' three digit bytes (a16vnni.go); for more,
+// 16-row tiles are dequantized into the f32 GEMM micro-kernel (a16.go), or run on AMX tiles
+// (a16amx.go; symmetric matrices on AMX-INT8 digits, a16digits.go).
 func (m *Int4Matrix) MatMulT(dst, x []float32, n int) {
 	m.check("MatMulT", dst, x, n)
 	m.matMulTA16(dst, x, n) // a16.go

@@ -192,7 +192,8 @@ func (m *Int8Matrix) MatMulTA16Ref(dst, x []float32, n int) {
 
 // MatMulTA16 computes W8A16 dst (n, rows) = X · Wᵀ with f32 activations: for a few tokens int8
 // weights are widened to f32 in registers, 8 rows at a time; for more, 16-row tiles are
-// dequantized into the f32 GEMM micro-kernel (a16.go). Scaled once per row.
+// dequantized into the f32 GEMM micro-kernel (a16.go), or, on AMX from 9 tokens, the codes meet
+// the activations' three digit bytes in TDPBSSD (a16digits.go). Scaled once per row.
 func (m *Int8Matrix) MatMulTA16(dst, x []float32, n int) {
 	m.check("MatMulTA16", dst, x, n)
 	m.matMulTA16(dst, x, n) // a16.go
