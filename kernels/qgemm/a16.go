@@ -18,7 +18,9 @@ import (
 //     reduction per 8 rows; int4 codes become weights through a 16-entry VPERMPS table per row
 //     and group (iota·s + b), e4m3 codes by shift, mask and ×2^120; rows split over the workers.
 //     W8A16, W4A16 and FP8 take tokens four at a time (a16*R4T4: 4 rows × 4 tokens, each converted
-//     weight vector multiplied into all four), a last three padded with a zero token.
+//     weight vector multiplied into all four), a last three padded with a zero token. With VNNI,
+//     W4A16 matrices under a16VNNIMaxWeights run on the activations' digit bytes instead
+//     (a16vnni.go), and W8A16 and symmetric W4A16 prefill on AMX-INT8 digits (a16digits.go).
 //
 // Per-row scales of int8/fp8 weights are applied to the finished sums in the GEMV path (the plain
 // loops' order) and folded into the dequantized weights in the GEMM path (one more rounding per
