@@ -80,10 +80,15 @@ func mulDigitsMany(qs []*amxDigits, dsts [][]float32, x []float32, n int) bool {
 	defer f32Pool.Put(bu)
 	p := panelI8Pool.Get().(*amx.PanelI8)
 	defer panelI8Pool.Put(p)
+	ba := getF32(n) // each token's max|x|, checked once here and used by digitsRow
+	defer f32Pool.Put(ba)
+	amaxes := *ba
 	for t := range n {
-		if amax, bad := vnniAmax(&x[t*cols], cols); bad != 0 || (amax != 0 && amax < 0x1p-90) {
+		amax, bad := vnniAmax(&x[t*cols], cols)
+		if bad != 0 || (amax != 0 && amax < 0x1p-90) {
 			return false
 		}
+		amaxes[t] = amax
 	}
 	for t0 := 0; t0 < n; t0 += amxChunk {
 		c := min(amxChunk, n-t0)
@@ -92,7 +97,7 @@ func mulDigitsMany(qs []*amxDigits, dsts [][]float32, x []float32, n int) bool {
 		parallel(rows/96, 1, func(q0, q1 int) { // 32 tokens per step, over the workers
 			for t := 32 * q0; t < 32*q1; t++ {
 				if t < c {
-					digitsRow(d, unit, x[(t0+t)*cols:(t0+t+1)*cols], t, cols)
+					digitsRow(d, unit, x[(t0+t)*cols:(t0+t+1)*cols], amaxes[t0+t], t, cols)
 					continue
 				}
 				for p := range 3 { // padding tokens
@@ -115,9 +120,8 @@ func mulDigitsMany(qs []*amxDigits, dsts [][]float32, x []float32, n int) bool {
 }
 
 // digitsRow writes token t's digits (PanelI8 rows amx.DigitRow(t, p)) and unit; x is finite,
-// with its largest magnitude 0 or at least 2⁻⁹⁰ (checked by mulDigitsMany).
-func digitsRow(d []int8, unit []float32, x []float32, t, cols int) {
-	amax, _ := vnniAmax(&x[0], cols)
+// with its largest magnitude amax 0 or at least 2⁻⁹⁰ (checked by mulDigitsMany).
+func digitsRow(d []int8, unit []float32, x []float32, amax float32, t, cols int) {
 	inv := float32(0)
 	if amax != 0 {
 		inv = a16DigitMax / amax

@@ -1,18 +1,8 @@
 #include "textflag.h"
+#include "vnni_amd64.h"
 
 // W4A16 on VNNI (a16vnni.go): activations as three signed digit bytes, 4-bit codes from the
 // VNNI panels.
-
-// ZERO8 clears eight accumulators (as in vnni_side_amd64.s).
-#define ZERO8(a0, a1, a2, a3, a4, a5, a6, a7) \
-	VPXORD a0, a0, a0; \
-	VPXORD a1, a1, a1; \
-	VPXORD a2, a2, a2; \
-	VPXORD a3, a3, a3; \
-	VPXORD a4, a4, a4; \
-	VPXORD a5, a5, a5; \
-	VPXORD a6, a6, a6; \
-	VPXORD a7, a7, a7
 
 // DIGIT takes the low byte of the dword lanes of x as a signed digit: it stores the digits (16
 // bytes, masked by K1) at mem, adds them to sum and leaves (x − digit) >> 8 in x.
@@ -118,10 +108,11 @@ dig_done:
 	VCVTDQ2PS    w, w; \
 	VCVTDQ2PS    h, h
 
-// V4EPI ends a group for one block: zero codes of rows 0–15 / 16–31 at zlo / zhi (int32),
-// scales at slo / shi (f32); f += s·(256·(256·D2 + D1) + D0) per 16-row half (fl, fh), with
-// Z29 = 256.
-#define V4EPI(zlo, zhi, slo, shi, w0, h0, w1, h1, w2, h2, fl, fh) \
+// V4COMB ends a group for one block's integer sums: zero codes of rows 0–15 / 16–31 at zlo /
+// zhi (int32) off, then each half's three digit sums combined in f32 as 256·(256·D2 + D1) + D0
+// (Z29 = 256), left in w2 (rows 0–15) and h2 (rows 16–31) for the caller to scale by the
+// group's scales into the row totals.
+#define V4COMB(zlo, zhi, w0, h0, w1, h1, w2, h2) \
 	VMOVDQU32   zlo, Z24; \
 	VMOVDQU32   zhi, Z25; \
 	V4CORR(w0, h0, 0); \
@@ -129,9 +120,13 @@ dig_done:
 	V4CORR(w2, h2, 8); \
 	VFMADD213PS w1, Z29, w2; \
 	VFMADD213PS w0, Z29, w2; \
-	VFMADD231PS slo, w2, fl; \
 	VFMADD213PS h1, Z29, h2; \
-	VFMADD213PS h0, Z29, h2; \
+	VFMADD213PS h0, Z29, h2
+
+// V4EPI: V4COMB, then f += s·sum per half, totals in registers (fl, fh), scales at slo / shi.
+#define V4EPI(zlo, zhi, slo, shi, w0, h0, w1, h1, w2, h2, fl, fh) \
+	V4COMB(zlo, zhi, w0, h0, w1, h1, w2, h2); \
+	VFMADD231PS slo, w2, fl; \
 	VFMADD231PS shi, h2, fh
 
 // func a16V4G2(w *byte, wstep, k4, gk4 int, xd *int8, dstride int, sums, zs *int32, sc *float32, bstep int, unit float32, dst0, dst1 *float32, pf int)
@@ -234,18 +229,10 @@ v4_gend:
 
 // V4EPIM is V4EPI with the f32 totals in memory (dlo, dhi) instead of registers.
 #define V4EPIM(zlo, zhi, slo, shi, w0, h0, w1, h1, w2, h2, dlo, dhi) \
-	VMOVDQU32   zlo, Z24; \
-	VMOVDQU32   zhi, Z25; \
-	V4CORR(w0, h0, 0); \
-	V4CORR(w1, h1, 4); \
-	V4CORR(w2, h2, 8); \
-	VFMADD213PS w1, Z29, w2; \
-	VFMADD213PS w0, Z29, w2; \
+	V4COMB(zlo, zhi, w0, h0, w1, h1, w2, h2); \
 	VMOVUPS     dlo, Z26; \
 	VFMADD231PS slo, w2, Z26; \
 	VMOVUPS     Z26, dlo; \
-	VFMADD213PS h1, Z29, h2; \
-	VFMADD213PS h0, Z29, h2; \
 	VMOVUPS     dhi, Z27; \
 	VFMADD231PS shi, h2, Z27; \
 	VMOVUPS     Z27, dhi
