@@ -520,6 +520,64 @@ func TestParallel(t *testing.T) {
 	}
 }
 
+// TestParallelEach: every index once, also from several goroutines at once with nested calls, and
+// the tasks spread over the workers (each waits until another has started, so a call that ran them
+// all on the caller would time out).
+func TestParallelEach(t *testing.T) {
+	for _, n := range []int{-1, 0, 1, 2, 3, 9, 100} {
+		hits := make([]int32, max(n, 0))
+		ParallelEach(n, func(i int) { atomic.AddInt32(&hits[i], 1) })
+		for i, h := range hits {
+			if h != 1 {
+				t.Errorf("n=%d: index %d run %d times, want 1", n, i, h)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range 200 {
+				n := 1 + (g*5+c)%23
+				hits := make([]int32, n)
+				ParallelEach(n, func(i int) {
+					atomic.AddInt32(&hits[i], 1)
+					if i == 0 && c%7 == 0 {
+						inner := make([]int32, 4)
+						ParallelEach(4, func(k int) { atomic.AddInt32(&inner[k], 1) })
+						for k, h := range inner {
+							if h != 1 {
+								t.Errorf("nested: index %d run %d times", k, h)
+							}
+						}
+					}
+				})
+				for i, h := range hits {
+					if h != 1 {
+						t.Errorf("goroutine %d call %d: index %d run %d times, want 1", g, c, i, h)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if runtime.GOMAXPROCS(0) < 2 {
+		return
+	}
+	var started atomic.Int32
+	deadline := time.Now().Add(10 * time.Second)
+	ParallelEach(2, func(i int) {
+		started.Add(1)
+		for started.Load() < 2 {
+			if time.Now().After(deadline) {
+				t.Errorf("task %d: the other task never started alongside it", i)
+				return
+			}
+		}
+	})
+}
+
 // TestParallelWorkersRun checks that pool workers run parts concurrently with the caller, also
 // after they have parked (idle longer than spinFor): every part waits until all parts have
 // started, so a job handed to a sleeping worker and never woken fails by the deadline.

@@ -135,6 +135,33 @@ func Parallel(n int, fn func(lo, hi int)) {
 	}
 }
 
+// ParallelEach calls fn(i) once for every i in [0, n), at most GOMAXPROCS calls at once, and returns
+// when all have returned. Unlike Parallel's fixed ranges, each index is claimed by whichever
+// goroutine is free next, so tasks of unequal cost balance when given longest first (the attention
+// of a causal prompt cut into row chunks, sequences of different lengths). fn must not panic.
+func ParallelEach(n int, fn func(i int)) {
+	if n <= 0 {
+		return
+	}
+	p := min(runtime.GOMAXPROCS(0), n)
+	if p <= 1 {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	j := &job{fn: func(lo, _ int) { fn(lo) }, n: n, parts: n}
+	for _, w := range ensureWorkers(p - 1)[:p-1] {
+		w.hand(j)
+	}
+	j.run()
+	for spins := 1; j.done.Load() < int64(n); spins++ {
+		if spins%(1<<14) == 0 {
+			runtime.Gosched()
+		}
+	}
+}
+
 // parallelRows splits [0, rows) into ranges whose starts are multiples of block and calls fn on each,
 // on the calling goroutine alone when the work (multiply-adds) is under minParallelMACs.
 func parallelRows(rows, block, work int, fn func(lo, hi int)) {

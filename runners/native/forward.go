@@ -3,6 +3,8 @@ package native
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sort"
 	"sync"
 
 	"github.com/qbench/qbench/kernels"
@@ -205,12 +207,29 @@ func (m *Model) attention(out, q []float32, rows []Row, caches []*KVCache, layer
 		lo = hi
 	}
 	if len(blocks) > 0 {
-		tasks := len(blocks) * c.KVHeads
-		parallelFor(tasks, 1, func(a, b int) {
-			for t := a; t < b; t++ {
-				sp := blocks[t/c.KVHeads]
-				m.attendBlock(out, q, rows[sp.lo:sp.hi], sp.lo, caches, layer, t%c.KVHeads)
+		// Tasks are (row chunk, KV head). A long sequence is cut into chunks of at most
+		// attnChunkRows rows, and into more when there are too few tasks to keep every thread busy
+		// (one SmolLM2 prompt has 3 KV heads for 2 threads). A chunk attends to the keys up to its
+		// last row only, so cutting also skips most of the causal mask's upper triangle. The tasks
+		// run longest first, each claimed by the next free thread.
+		type task struct{ lo, hi, kvh, cost int }
+		var tasks []task
+		want := (4*runtime.GOMAXPROCS(0) + len(blocks)*c.KVHeads - 1) / (len(blocks) * c.KVHeads)
+		for _, sp := range blocks {
+			nq := sp.hi - sp.lo
+			chunks := max(min(want, nq/(2*blockRows)), (nq+attnChunkRows-1)/attnChunkRows, 1)
+			b := causalChunks(rows[sp.lo].Pos, nq, chunks)
+			for i := 1; i < len(b); i++ {
+				lo, hi := sp.lo+b[i-1], sp.lo+b[i]
+				for kvh := 0; kvh < c.KVHeads; kvh++ {
+					tasks = append(tasks, task{lo, hi, kvh, (hi - lo) * (rows[hi-1].Pos + 1)})
+				}
 			}
+		}
+		sort.SliceStable(tasks, func(i, j int) bool { return tasks[i].cost > tasks[j].cost })
+		kernels.ParallelEach(len(tasks), func(i int) {
+			t := tasks[i]
+			m.attendBlock(out, q, rows[t.lo:t.hi], t.lo, caches, layer, t.kvh)
 		})
 	}
 	if len(single) > 0 {
@@ -226,6 +245,47 @@ func (m *Model) attention(out, q []float32, rows []Row, caches []*KVCache, layer
 			}
 		})
 	}
+}
+
+// attnChunkRows bounds the query rows of one attendBlock call.
+const attnChunkRows = 64
+
+// causalChunks cuts nq query rows at positions p0, p0+1, … into at most k chunks, returned as
+// boundaries 0 = b[0] < b[1] < … < b[len-1] = nq, so that the largest chunk cost (its rows × the
+// keys up to its last row, what attendBlock computes) is as small as a greedy cut can make it.
+// Inner cuts fall where the key count is a multiple of 16, the column step of the AVX-512 GEMM:
+// a ragged key count would send the tail columns of S·V to the scalar loop.
+func causalChunks(p0, nq, k int) []int {
+	const align = 16
+	cost := func(lo, hi int) int { return (hi - lo) * (p0 + hi) }
+	next := func(hi int) int { // the next allowed cut after hi
+		return min(nq, (p0+hi)/align*align+align-p0)
+	}
+	cut := func(limit int) []int { // greedy: each chunk as long as it stays within limit
+		b := []int{0}
+		for lo := 0; lo < nq; {
+			hi := next(lo)
+			for hi < nq && cost(lo, next(hi)) <= limit {
+				hi = next(hi)
+			}
+			b = append(b, hi)
+			lo = hi
+		}
+		return b
+	}
+	if k <= 1 || nq <= 1 {
+		return []int{0, nq}
+	}
+	lo, hi := 0, cost(0, nq) // the smallest limit that cuts into at most k chunks
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if len(cut(mid))-1 <= k {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return cut(lo)
 }
 
 // attendRow is one query row and head attending over its cache.
