@@ -54,6 +54,7 @@ func amxDeqI4(dst *uint16, p *byte, nblk int, zh *int16) { unreachable() }
 func amxDeqI8(dst *uint16, q *int8, n int)               { unreachable() }
 func amxDeqFP8(dst *uint16, q *uint8, n int)             { unreachable() }
 func amxDeqI4I8(dst *int8, p *byte, nblk int, gs *int16) { unreachable() }
+func amxDeqI4I8U(dst *int8, p *byte, nblk int)           { unreachable() }
 
 func a16Digits(x *float32, n int, inv float32, d *int8, dstride int, sums *int32) { unreachable() }
 func a16V4G2(w *byte, wstep, k4, gk4 int, xd *int8, dstride int, sums, zs *int32, sc *float32, bstep int, unit float32, dst0, dst1 *float32, pf int) {

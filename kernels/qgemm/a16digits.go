@@ -52,13 +52,8 @@ func (m *Int4Matrix) digitsView(n int) *amxDigits {
 	rb := RowBytes(m.Cols)
 	q := &amxDigits{rows: m.Rows, cols: m.Cols, deqF32: m.deqA16,
 		block: func(scratch []int8, r, k0, k1 int) ([]int8, int) {
-			var gs [1024]int16
-			nb := (k1 - k0) / 64
-			for b := range nb {
-				gs[b] = 1
-			}
 			for j := range 32 {
-				amxDeqI4I8(&scratch[j*(k1-k0)], &m.Packed[(r+j)*rb+k0/2], nb, &gs[0])
+				amxDeqI4I8U(&scratch[j*(k1-k0)], &m.Packed[(r+j)*rb+k0/2], (k1-k0)/64)
 			}
 			return scratch, k1 - k0
 		}}

@@ -103,6 +103,12 @@ func (m *Int4Matrix) amxA8() *amxA8 {
 	return &amxA8{rows: m.Rows, cols: m.Cols, scale: m.Scale, wInt: m.wInt,
 		block: func(scratch []int8, r, k0, k1 int) ([]int8, int) {
 			nb := (k1 - k0) / 64
+			if m.GroupScaleInt == nil {
+				for j := range 32 {
+					amxDeqI4I8U(&scratch[j*(k1-k0)], &m.Packed[(r+j)*rb+k0/2], nb)
+				}
+				return scratch, k1 - k0
+			}
 			var gs [1024]int16
 			for j := range 32 {
 				for b := range nb {

@@ -27,3 +27,8 @@ func amxDeqFP8(dst *uint16, q *uint8, n int)
 //
 //go:noescape
 func amxDeqI4I8(dst *int8, p *byte, nblk int, gs *int16)
+
+// amxDeqI4I8U is amxDeqI4I8 with every group scale 1: dst[64b+j] = int8(u[64b+j] − 8).
+//
+//go:noescape
+func amxDeqI4I8U(dst *int8, p *byte, nblk int)

@@ -64,6 +64,51 @@ func TestAMXDeqExhaustive(t *testing.T) {
 	}
 }
 
+// TestAMXDeqI4I8: the int8 weights of W4A8 and the digit path, (u − 8)·gs per block, from both
+// converters (amxDeqI4I8U: every scale 1) against the codes PackInt4 packed, for 0-5 blocks (the
+// two-block steps and the odd last block), with nothing written past the last block.
+func TestAMXDeqI4I8(t *testing.T) {
+	needAMX(t)
+	rng := rand.New(rand.NewPCG(3, 9))
+	for nb := range 6 {
+		codes := make([]uint8, 64*nb)
+		for i := range codes {
+			codes[i] = uint8(rng.IntN(16))
+		}
+		p := PackInt4(codes, 1, len(codes))
+		p = append(p, 0) // PackInt4 of no codes is empty; the pointer needs a byte
+		gs := make([]int16, nb+1)
+		for b := range gs {
+			gs[b] = int16(1 + rng.IntN(16))
+		}
+		for _, unit := range []bool{true, false} {
+			out := make([]int8, 64*nb+64)
+			for i := range out {
+				out[i] = 99
+			}
+			if unit {
+				amxDeqI4I8U(&out[0], &p[0], nb)
+			} else {
+				amxDeqI4I8(&out[0], &p[0], nb, &gs[0])
+			}
+			for k, u := range codes {
+				s := int(gs[k/64])
+				if unit {
+					s = 1
+				}
+				if want := int8((int(u) - 8) * s); out[k] != want {
+					t.Fatalf("%d blocks, unit %v: weight %d (code %d, scale %d) = %d, want %d", nb, unit, k, u, s, out[k], want)
+				}
+			}
+			for k := 64 * nb; k < len(out); k++ {
+				if out[k] != 99 {
+					t.Fatalf("%d blocks, unit %v: wrote byte %d past the blocks", nb, unit, k)
+				}
+			}
+		}
+	}
+}
+
 // TestAMXFP8NaN: a NaN weight code makes its row's outputs NaN on the AMX path too.
 func TestAMXFP8NaN(t *testing.T) {
 	needAMX(t)
