@@ -36,12 +36,12 @@ type kernelSet struct {
 	bf16ToF32 func(dst []float32, src []uint16)
 	f32ToBF16 func(dst []uint16, src []float32)
 	// siluMul is dst[i] = gate[i]/(1+e^(−gate[i]))·up[i] over a multiple of 16 elements, and expShift
-	// sets x[i] = e^((x[i]−mx)·scale) over a multiple of 16 elements and returns Σ x[i] (float64); nil
-	// where the set has no vector exp (the callers run the scalar expf).
+	// sets x[i] = e^((x[i]−mx)·scale) over any positive number of elements and returns Σ x[i]
+	// (float64); nil where the set has no vector exp (the callers run the scalar expf).
 	siluMul  func(dst, gate, up []float32)
 	expShift func(x []float32, mx, scale float32) float64
 	// maxf returns the largest of x (NaN if any is NaN, as the builtin max) and scalef sets
-	// x[i] *= s, both over a positive multiple of 16 elements; nil where the set has none.
+	// x[i] *= s, both over any positive number of elements; nil where the set has none.
 	maxf   func(x []float32) float32
 	scalef func(x []float32, s float32)
 	// axpyRows sets dst[c] = Σ_r p[r]·v[r·ldv+c] for the columns c < c0 it handles (a multiple of 16,

@@ -21,6 +21,17 @@
 	VPXORD Z18, Z18, Z18; \                        // 0
 	MOVL $0x7f800000, AX; VPBROADCASTD AX, Z17     // +Inf
 
+// TAILMASK sets K3 to the low n mod 16 lanes of n (DX) and jumps to done when there are none;
+// clobbers CX, DX.
+#define TAILMASK(done) \
+	ANDQ  $15, DX; \
+	JZ    done; \
+	MOVQ  DX, CX; \
+	MOVL  $1, DX; \
+	SHLL  CX, DX; \
+	DECL  DX; \
+	KMOVW DX, K3
+
 // EXP computes out = e^x for 16 lanes; clobbers Z2, Z3, Z5, K1, K2.
 #define EXP(x, out) \
 	VMOVAPS Z21, Z2; \
@@ -69,15 +80,20 @@ silu_loop:
 	RET
 
 // func expShiftAVX512(x *float32, n int, mx, scale float32) float64
-// x[i] = e^((x[i] − mx)·scale) for i < n (a multiple of 16, > 0); returns Σ x[i] summed in float64.
+// x[i] = e^((x[i] − mx)·scale) for i < n (n > 0; the last n mod 16 under a lane mask); returns
+// Σ x[i] summed in float64.
 TEXT ·expShiftAVX512(SB), NOSPLIT, $0-32
 	MOVQ x+0(FP), SI
 	MOVQ n+8(FP), CX
+	MOVQ CX, DX
+	SHRQ $4, CX
 	VBROADCASTSS mx+16(FP), Z6
 	VBROADCASTSS scale+20(FP), Z7
 	EXPCONST
 	VXORPD Z8, Z8, Z8
 	VXORPD Z9, Z9, Z9
+	TESTQ CX, CX
+	JZ    exp_tail
 exp_loop:
 	VMOVUPS (SI), Z0
 	VSUBPS Z6, Z0, Z0
@@ -90,8 +106,22 @@ exp_loop:
 	VADDPD Z10, Z8, Z8
 	VADDPD Z11, Z9, Z9
 	ADDQ $64, SI
-	SUBQ $16, CX
+	DECQ CX
 	JNZ  exp_loop
+exp_tail:
+	TAILMASK(exp_sum)
+	VMOVUPS.Z (SI), K3, Z0
+	VSUBPS Z6, Z0, Z0
+	VMULPS Z7, Z0, Z1
+	EXP(Z1, Z4)
+	VMOVUPS Z4, K3, (SI)
+	VMOVAPS.Z Z4, K3, Z4 // the lanes past n add nothing
+	VCVTPS2PD Y4, Z10
+	VEXTRACTF32X8 $1, Z4, Y11
+	VCVTPS2PD Y11, Z11
+	VADDPD Z10, Z8, Z8
+	VADDPD Z11, Z9, Z9
+exp_sum:
 	VADDPD Z9, Z8, Z8
 	VEXTRACTF64X4 $1, Z8, Y9
 	VADDPD Y9, Y8, Y8
@@ -169,13 +199,18 @@ axr_done:
 	RET
 
 // func maxAVX512(x *float32, n int) float32
-// The largest of x[0:n] (n a positive multiple of 16), NaN if any element is NaN (as Go's max).
+// The largest of x[0:n] (n > 0; the last n mod 16 under a lane mask, the others −Inf), NaN if any
+// element is NaN (as Go's max).
 TEXT ·maxAVX512(SB), NOSPLIT, $0-20
 	MOVQ   x+0(FP), SI
 	MOVQ   n+8(FP), CX
+	MOVQ   CX, DX
 	SHRQ   $4, CX
-	VMOVUPS (SI), Z0
+	MOVL   $0xff800000, AX // −Inf
+	VPBROADCASTD AX, Z0
 	KXORW  K2, K2, K2
+	TESTQ  CX, CX
+	JZ     maxtail
 
 maxloop:
 	VMOVUPS (SI), Z2
@@ -185,6 +220,16 @@ maxloop:
 	ADDQ    $64, SI
 	DECQ    CX
 	JNZ     maxloop
+
+maxtail:
+	TAILMASK(maxreduce)
+	VPBROADCASTD AX, Z2
+	VMOVUPS (SI), K3, Z2   // merge: the lanes past n stay −Inf
+	VMAXPS  Z2, Z0, Z0
+	VCMPPS  $3, Z2, Z2, K1
+	KORW    K1, K2, K2
+
+maxreduce:
 	VEXTRACTF32X8 $1, Z0, Y1
 	VMAXPS  Y1, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
@@ -204,14 +249,15 @@ maxdone:
 	RET
 
 // func scaleAVX512(x *float32, s float32, n int)
-// x[i] *= s for i < n, n a multiple of 16.
+// x[i] *= s for i < n (the last n mod 16 under a lane mask).
 TEXT ·scaleAVX512(SB), NOSPLIT, $0-24
 	MOVQ   x+0(FP), SI
 	VBROADCASTSS s+8(FP), Z1
 	MOVQ   n+16(FP), CX
+	MOVQ   CX, DX
 	SHRQ   $4, CX
 	TESTQ  CX, CX
-	JZ     scaledone
+	JZ     scaletail
 
 scaleloop:
 	VMULPS (SI), Z1, Z0
@@ -219,6 +265,12 @@ scaleloop:
 	ADDQ   $64, SI
 	DECQ   CX
 	JNZ    scaleloop
+
+scaletail:
+	TAILMASK(scaledone)
+	VMOVUPS.Z (SI), K3, Z0
+	VMULPS  Z1, Z0, Z0
+	VMOVUPS Z0, K3, (SI)
 
 scaledone:
 	VZEROUPPER

@@ -33,36 +33,25 @@ func expf(x float32) float32 {
 // sees the first n keys.
 func SoftmaxPrefix(x []float32, n int, scale float32) {
 	ks := active
-	mx := float32(math.Inf(-1))
-	i0 := 0
-	if ks.maxf != nil && n >= 16 {
-		i0 = n - n%16
-		mx = ks.maxf(x[:i0])
+	if n > 0 && ks.maxf != nil && ks.expShift != nil && ks.scalef != nil {
+		xs := x[:n]
+		sum := ks.expShift(xs, ks.maxf(xs), scale)
+		ks.scalef(xs, float32(1/sum))
+		clear(x[n:])
+		return
 	}
-	for _, v := range x[i0:n] {
+	mx := float32(math.Inf(-1))
+	for _, v := range x[:n] {
 		mx = max(mx, v)
 	}
 	var sum float64
-	i0 = 0
-	if f := ks.expShift; f != nil {
-		if i0 = n - n%16; i0 > 0 {
-			sum = f(x[:i0], mx, scale)
-		}
-	}
-	for i := i0; i < n; i++ {
-		v := x[i]
-		e := expf((v - mx) * scale)
+	for i := 0; i < n; i++ {
+		e := expf((x[i] - mx) * scale)
 		x[i] = e
 		sum += float64(e)
 	}
 	inv := float32(1 / sum)
-	i0 = 0
-	if ks.scalef != nil {
-		if i0 = n - n%16; i0 > 0 {
-			ks.scalef(x[:i0], inv)
-		}
-	}
-	for i := i0; i < n; i++ {
+	for i := 0; i < n; i++ {
 		x[i] *= inv
 	}
 	clear(x[n:])

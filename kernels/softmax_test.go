@@ -103,7 +103,8 @@ func TestSiLUMulPaths(t *testing.T) {
 }
 
 // TestMaxScalePaths: the vector max equals the builtin max bit for bit (NaN anywhere gives NaN,
-// ±Inf and ties included) and the vector scale equals x·s, on every path that has them.
+// ±Inf and ties included) and the vector scale equals x·s, on every path that has them, for
+// lengths with and without a masked tail; none of max, scale and the vector exp touches x[n:].
 func TestMaxScalePaths(t *testing.T) {
 	for _, ks := range availableKernels() {
 		if ks.maxf == nil {
@@ -111,9 +112,9 @@ func TestMaxScalePaths(t *testing.T) {
 		}
 		t.Run(ks.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(9, 10))
-			for _, n := range []int{16, 32, 48, 160, 640} {
+			for _, n := range []int{1, 5, 15, 16, 17, 32, 48, 63, 160, 640, 641} {
 				for trial := range 6 {
-					x := make([]float32, n)
+					x := make([]float32, n, n+16)
 					for i := range x {
 						x[i] = float32(rng.NormFloat64() * 8)
 					}
@@ -133,17 +134,47 @@ func TestMaxScalePaths(t *testing.T) {
 					for _, v := range x {
 						want = max(want, v)
 					}
+					guard := x[n : n+16]
+					for i := range guard {
+						guard[i] = float32(math.NaN()) // read as NaN, or written, past n: caught
+					}
 					got := ks.maxf(x)
 					if math.Float32bits(got) != math.Float32bits(want) && !(math.IsNaN(float64(got)) && math.IsNaN(float64(want))) {
 						t.Fatalf("n=%d trial %d: max %v, want %v", n, trial, got, want)
 					}
 					if trial == 0 {
-						y := append([]float32(nil), x...)
+						y := append(make([]float32, 0, n+16), x...)
+						y = append(y, make([]float32, 16)...)[:n]
 						ks.scalef(y, 0.37)
 						for i := range y {
 							if y[i] != x[i]*0.37 {
 								t.Fatalf("n=%d: scale[%d] = %v, want %v", n, i, y[i], x[i]*0.37)
 							}
+						}
+						var sum float64
+						for i := range y {
+							y[i] = x[i]
+						}
+						got := ks.expShift(y, 1, 0.5)
+						for i := range y {
+							want := expf((x[i] - 1) * 0.5)
+							if d := math.Abs(float64(y[i] - want)); d > 4*u*float64(want) {
+								t.Fatalf("n=%d: exp[%d] = %v, scalar expf %v", n, i, y[i], want)
+							}
+							sum += float64(y[i])
+						}
+						if math.Abs(got-sum) > 1e-12*sum {
+							t.Fatalf("n=%d: exp sum %v, want %v", n, got, sum)
+						}
+						for i, v := range y[n : n+16] {
+							if v != 0 {
+								t.Fatalf("n=%d: x[%d] past n written: %v", n, n+i, v)
+							}
+						}
+					}
+					for i, v := range guard {
+						if !math.IsNaN(float64(v)) {
+							t.Fatalf("n=%d: x[%d] past n written: %v", n, n+i, v)
 						}
 					}
 				}

@@ -246,17 +246,17 @@ func simdF32ToBF16(step int, f func(dst *uint16, src *float32, n int)) func(dst 
 //go:noescape
 func siluMulAVX512(dst, gate, up *float32, n int)
 
-// maxAVX512 is the largest of x[0:n] (n a positive multiple of 16), NaN if any is NaN.
+// maxAVX512 is the largest of x[0:n] (n > 0), NaN if any is NaN.
 //
 //go:noescape
 func maxAVX512(x *float32, n int) float32
 
-// scaleAVX512: x[i] *= s for n (a multiple of 16) elements.
+// scaleAVX512: x[i] *= s for n elements.
 //
 //go:noescape
 func scaleAVX512(x *float32, s float32, n int)
 
-// expShiftAVX512: x[i] = e^((x[i]−mx)·scale) for n (a multiple of 16) elements; returns their sum.
+// expShiftAVX512: x[i] = e^((x[i]−mx)·scale) for n > 0 elements; returns their sum.
 //
 //go:noescape
 func expShiftAVX512(x *float32, n int, mx, scale float32) float64

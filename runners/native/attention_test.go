@@ -112,3 +112,40 @@ func TestBlockAttentionMatchesRows(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkAttention times the attention of one layer of a SmolLM2-shaped model (9 query heads,
+// 3 KV heads of 64) for an n-token prompt: the caches hold the prompt's keys and values, and every
+// row attends causally, as in prefill.
+func BenchmarkAttention(b *testing.B) {
+	cfg := SmolLM2Shape()
+	cfg.Layers = 1
+	m, err := RandomModel(cfg, FormatF32, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, n := range []int{128, 512} {
+		b.Run(fmt.Sprintf("prompt=%d", n), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, uint64(n)))
+			qd, kvd := cfg.Heads*cfg.HeadDim, cfg.KVHeads*cfg.HeadDim
+			q, out := make([]float32, n*qd), make([]float32, n*qd)
+			for i := range q {
+				q[i] = float32(rng.NormFloat64())
+			}
+			kv := m.NewCache()
+			kv.K[0], kv.V[0], kv.Len = make([]float32, n*kvd), make([]float32, n*kvd), n
+			for i := range kv.K[0] {
+				kv.K[0][i], kv.V[0][i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+			}
+			m.ensureRope(n)
+			rows := make([]Row, n)
+			for i := range rows {
+				rows[i] = Row{Pos: i}
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				m.attention(out, q, rows, []*KVCache{kv}, 0)
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}

@@ -309,14 +309,14 @@ func (m *Model) attendRow(out, q []float32, rows []Row, i, h int, caches []*KVCa
 	kernels.AxpyRows(out[i*qd+h*hd:i*qd+(h+1)*hd], sc, V[start*kvd+kvh*hd:], kvd, n, hd)
 }
 
-// attnPool holds attendBlock's scratch (K and Vᵀ of a head group, Q, scores, outputs), reused
-// across calls instead of allocated and zeroed per head group.
+// attnPool holds attendBlock's scores, reused across calls instead of allocated per head group.
 var attnPool = sync.Pool{New: func() any { return new([]float32) }}
 
-// attendBlock handles the rows of one sequence (consecutive positions
-// p0…p1) for every query head of KV head kvh: S = Q_h·K_hᵀ (nq, nk),
-// causal softmax per row, O = S·V_h, with K_h (nk, hd) and V_hᵀ (hd, nk)
-// gathered once for the head group.
+// attendBlock handles the rows of one sequence (consecutive positions p0…p1) for every query head
+// of KV head kvh, reading q, the cache and out in place (strided, no gathered copies): S = Q_h·K_hᵀ
+// (nq, nk) by the register-blocked GEMM, causal softmax per row, then each row's output from the
+// values up to its own position only (attendRow's kernel, so the masked upper triangle costs
+// nothing in S·V).
 func (m *Model) attendBlock(out, q []float32, rows []Row, first int, caches []*KVCache, layer, kvh int) {
 	c := m.Cfg
 	hd := c.HeadDim
@@ -325,38 +325,20 @@ func (m *Model) attendBlock(out, q []float32, rows []Row, first int, caches []*K
 	p0 := rows[0].Pos
 	nk := rows[nq-1].Pos + 1
 	kv := caches[rows[0].Seq]
-	K, V := kv.K[layer], kv.V[layer]
+	K, V := kv.K[layer][kvh*hd:], kv.V[layer][kvh*hd:]
 	bp := attnPool.Get().(*[]float32)
 	defer attnPool.Put(bp)
-	if need := 2*nk*hd + 2*nq*hd + nq*nk; cap(*bp) < need {
-		*bp = make([]float32, need)
+	if cap(*bp) < nq*nk {
+		*bp = make([]float32, nq*nk)
 	}
-	buf := (*bp)[:cap(*bp)]             // every element below is written before it is read
-	kh, buf := buf[:nk*hd], buf[nk*hd:] // (nk, hd)
-	vt, buf := buf[:hd*nk], buf[hd*nk:] // (hd, nk)
-	for t := 0; t < nk; t++ {
-		copy(kh[t*hd:(t+1)*hd], K[t*kvd+kvh*hd:t*kvd+(kvh+1)*hd])
-		vr := V[t*kvd+kvh*hd : t*kvd+(kvh+1)*hd]
-		for d, v := range vr {
-			vt[d*nk+t] = v
-		}
-	}
-	qh, buf := buf[:nq*hd], buf[nq*hd:] // (nq, hd)
-	s, buf := buf[:nq*nk], buf[nq*nk:]  // (nq, nk)
-	o := buf[:nq*hd]                    // (nq, hd)
+	s := (*bp)[:nq*nk] // (nq, nk); GemmStrided writes every element
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	group := c.Heads / c.KVHeads
 	for h := kvh * group; h < (kvh+1)*group; h++ {
-		for i := 0; i < nq; i++ {
-			copy(qh[i*hd:(i+1)*hd], q[(first+i)*qd+h*hd:(first+i)*qd+(h+1)*hd])
-		}
-		kernels.MatMulT(s, kh, nk, hd, qh, nq)
+		kernels.GemmStrided(s, nk, K, kvd, nk, q[first*qd+h*hd:], qd, nq, hd, false)
 		for i := 0; i < nq; i++ {
 			kernels.SoftmaxPrefix(s[i*nk:(i+1)*nk], p0+i+1, scale)
-		}
-		kernels.MatMulT(o, vt, hd, nk, s, nq)
-		for i := 0; i < nq; i++ {
-			copy(out[(first+i)*qd+h*hd:(first+i)*qd+(h+1)*hd], o[i*hd:(i+1)*hd])
+			kernels.AxpyRows(out[(first+i)*qd+h*hd:(first+i)*qd+(h+1)*hd], s[i*nk:], V, kvd, p0+i+1, hd)
 		}
 	}
 }
