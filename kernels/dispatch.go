@@ -47,6 +47,14 @@ type kernelSet struct {
 	// axpyRows sets dst[c] = Σ_r p[r]·v[r·ldv+c] for the columns c < c0 it handles (a multiple of 16,
 	// ≤ len(dst)) and returns c0; nil where the set has none.
 	axpyRows func(dst, p, v []float32, ldv int) (c0 int)
+	// add is x[i] += y[i]; sumSq is Σ x[i]² in float64; rmsMul is dst[i] = (x[i]·s)·w[i]: all over any
+	// positive length (equal lengths); nil where the set has none.
+	add    func(x, y []float32)
+	sumSq  func(x []float32) float64
+	rmsMul func(dst, x, w []float32, s float32)
+	// ropeHalf runs RopeHalf on the pairs i < i0 of every head (i0 a multiple of 16, ≤ half) and
+	// returns i0; nil where the set has none.
+	ropeHalf func(x []float32, heads, half int, cos, sin []float32) (i0 int)
 }
 
 // goKernels is the pure-Go kernel set, used where no SIMD path is available and as a tested path everywhere.

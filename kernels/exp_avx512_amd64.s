@@ -275,3 +275,43 @@ scaletail:
 scaledone:
 	VZEROUPPER
 	RET
+
+// func ropeHalfAVX512(x, cos, sin *float32, heads, half, n int)
+// For each of heads heads of 2·half floats at x, pairs i < n (a positive multiple of 16):
+// x_i, x_{i+half} = x_i·cos_i − x_{i+half}·sin_i, x_{i+half}·cos_i + x_i·sin_i, each product
+// rounded before the sum (as the Go loop).
+TEXT ·ropeHalfAVX512(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), DI
+	MOVQ cos+8(FP), SI
+	MOVQ sin+16(FP), DX
+	MOVQ heads+24(FP), R8
+	MOVQ half+32(FP), R10
+	SHLQ $2, R10            // half, in bytes
+	MOVQ n+40(FP), R9
+	SHLQ $2, R9             // n, in bytes
+
+ropehead:
+	XORQ CX, CX
+
+ropechunk:
+	VMOVUPS (SI)(CX*1), Z0  // cos
+	VMOVUPS (DX)(CX*1), Z1  // sin
+	LEAQ    (DI)(CX*1), R11
+	VMOVUPS (R11), Z2       // a = x_i
+	VMOVUPS (R11)(R10*1), Z3 // b = x_{i+half}
+	VMULPS  Z0, Z2, Z4
+	VMULPS  Z1, Z3, Z5
+	VSUBPS  Z5, Z4, Z4      // a·cos − b·sin
+	VMULPS  Z0, Z3, Z6
+	VMULPS  Z1, Z2, Z7
+	VADDPS  Z7, Z6, Z6      // b·cos + a·sin
+	VMOVUPS Z4, (R11)
+	VMOVUPS Z6, (R11)(R10*1)
+	ADDQ    $64, CX
+	CMPQ    CX, R9
+	JLT     ropechunk
+	LEAQ    (DI)(R10*2), DI
+	DECQ    R8
+	JNZ     ropehead
+	VZEROUPPER
+	RET

@@ -171,25 +171,52 @@ func RMSNorm(dst, x, weight []float32, eps float32) {
 	if len(x) == 0 {
 		return
 	}
-	var s0, s1, s2, s3 float64
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		a, b, c, d := float64(x[i]), float64(x[i+1]), float64(x[i+2]), float64(x[i+3])
-		s0 += a * a
-		s1 += b * b
-		s2 += c * c
-		s3 += d * d
+	ks := active
+	var ss float64
+	if ks.sumSq != nil {
+		ss = ks.sumSq(x)
+	} else {
+		var s0, s1, s2, s3 float64
+		i := 0
+		for ; i+4 <= len(x); i += 4 {
+			a, b, c, d := float64(x[i]), float64(x[i+1]), float64(x[i+2]), float64(x[i+3])
+			s0 += a * a
+			s1 += b * b
+			s2 += c * c
+			s3 += d * d
+		}
+		for ; i < len(x); i++ {
+			a := float64(x[i])
+			s0 += a * a
+		}
+		ss = (s0 + s1) + (s2 + s3)
 	}
-	for ; i < len(x); i++ {
-		a := float64(x[i])
-		s0 += a * a
-	}
-	ss := (s0 + s1) + (s2 + s3)
 	s := float32(1 / math.Sqrt(ss/float64(len(x))+float64(eps)))
+	if ks.rmsMul != nil {
+		ks.rmsMul(dst, x, weight, s)
+		return
+	}
 	weight = weight[:len(x)]
 	dst = dst[:len(x)]
 	for i, v := range x {
-		dst[i] = (v * s) * weight[i]
+		dst[i] = float32(v*s) * weight[i]
+	}
+}
+
+// Add is x[i] += y[i] (the residual connection). It panics if the lengths differ.
+func Add(x, y []float32) {
+	if len(x) != len(y) {
+		panic(fmt.Sprintf("kernels: Add: len(x) %d != len(y) %d", len(x), len(y)))
+	}
+	if len(x) == 0 {
+		return
+	}
+	if f := active.add; f != nil {
+		f(x, y)
+		return
+	}
+	for i := range x {
+		x[i] += y[i]
 	}
 }
 

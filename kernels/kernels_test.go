@@ -386,6 +386,40 @@ func TestF16ToF32Exhaustive(t *testing.T) {
 	}
 }
 
+// TestRMSNormPaths runs TestRMSNorm on every kernel path.
+func TestRMSNormPaths(t *testing.T) {
+	for _, ks := range availableKernels() {
+		t.Run(ks.name, func(t *testing.T) {
+			defer setActive(ks.name)()
+			TestRMSNorm(t)
+		})
+	}
+}
+
+// TestAdd: x += y on every path equals the Go sum bit for bit, for ragged lengths, with nothing
+// written past x.
+func TestAdd(t *testing.T) {
+	for _, ks := range availableKernels() {
+		t.Run(ks.name, func(t *testing.T) {
+			defer setActive(ks.name)()
+			rng := rand.New(rand.NewPCG(41, 42))
+			for _, n := range ragged {
+				_, x := randInput(rng, n)
+				_, y := randInput(rng, n)
+				full, dst := padded(n, guard)
+				copy(dst, x)
+				Add(dst, y)
+				checkGuards(t, "Add", full)
+				for i := range dst {
+					if want := x[i] + y[i]; math.Float32bits(dst[i]) != math.Float32bits(want) {
+						t.Fatalf("n=%d: Add[%d] = %v, want %v", n, i, dst[i], want)
+					}
+				}
+			}
+		})
+	}
+}
+
 func TestRMSNorm(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	for _, n := range ragged[1:] {

@@ -145,6 +145,16 @@ var avx512Kernels = &kernelSet{
 	scalef: func(x []float32, s float32) {
 		scaleAVX512(&x[0], s, len(x))
 	},
+	add:    func(x, y []float32) { addAVX512(&x[0], &y[0], len(x)) },
+	sumSq:  func(x []float32) float64 { return sumSqAVX512(&x[0], len(x)) },
+	rmsMul: func(dst, x, w []float32, s float32) { rmsScaleAVX512(&dst[0], &x[0], &w[0], s, len(x)) },
+	ropeHalf: func(x []float32, heads, half int, cos, sin []float32) int {
+		i0 := half - half%16
+		if i0 > 0 {
+			ropeHalfAVX512(&x[0], &cos[0], &sin[0], heads, half, i0)
+		}
+		return i0
+	},
 	axpyRows: func(dst, p, v []float32, ldv int) int {
 		c0 := len(dst) - len(dst)%16
 		if c0 > 0 && len(v) >= (len(p)-1)*ldv+c0 {
@@ -265,3 +275,24 @@ func expShiftAVX512(x *float32, n int, mx, scale float32) float64
 //
 //go:noescape
 func axpyRowsAVX512(dst, p, v *float32, ldv, rows, cols int)
+
+// addAVX512: x[i] += y[i] for i < n (n > 0).
+//
+//go:noescape
+func addAVX512(x, y *float32, n int)
+
+// sumSqAVX512 is Σ x[i]² over n > 0 elements, in float64.
+//
+//go:noescape
+func sumSqAVX512(x *float32, n int) float64
+
+// rmsScaleAVX512: dst[i] = (x[i]·s)·w[i] for i < n (n > 0).
+//
+//go:noescape
+func rmsScaleAVX512(dst, x, w *float32, s float32, n int)
+
+// ropeHalfAVX512 is RopeHalf's rotation of pairs i < n (a positive multiple of 16, ≤ half) of each of
+// heads heads of 2·half floats.
+//
+//go:noescape
+func ropeHalfAVX512(x, cos, sin *float32, heads, half, n int)

@@ -136,10 +136,7 @@ func addInPlace(x, y []float32) {
 	y = y[:len(x)]
 	parallelFor((len(x)+chunk-1)/chunk, 1, func(lo, hi int) {
 		a, b := lo*chunk, min(hi*chunk, len(x))
-		xs, ys := x[a:b], y[a:b]
-		for i := range xs {
-			xs[i] += ys[i]
-		}
+		kernels.Add(x[a:b], y[a:b])
 	})
 }
 
@@ -162,20 +159,16 @@ func (m *Model) applyRope(x []float32, heads, pos int) {
 	t := m.rope.Load()
 	cos := t.cos[pos*half : (pos+1)*half]
 	sin := t.sin[pos*half : (pos+1)*half]
+	if !m.Cfg.RopeInterleaved {
+		kernels.RopeHalf(x, heads, hd, cos, sin)
+		return
+	}
 	for h := 0; h < heads; h++ {
 		v := x[h*hd : (h+1)*hd]
-		if m.Cfg.RopeInterleaved {
-			for i := 0; i < half; i++ {
-				a, b := v[2*i], v[2*i+1]
-				v[2*i] = a*cos[i] - b*sin[i]
-				v[2*i+1] = a*sin[i] + b*cos[i]
-			}
-			continue
-		}
 		for i := 0; i < half; i++ {
-			a, b := v[i], v[i+half]
-			v[i] = a*cos[i] - b*sin[i]
-			v[i+half] = b*cos[i] + a*sin[i]
+			a, b := v[2*i], v[2*i+1]
+			v[2*i] = a*cos[i] - b*sin[i]
+			v[2*i+1] = a*sin[i] + b*cos[i]
 		}
 	}
 }
@@ -183,7 +176,7 @@ func (m *Model) applyRope(x []float32, heads, pos int) {
 // attention computes softmax(q·Kᵀ/√hd)·V per row and head over the row's
 // sequence up to its position (causal; Mistral's sliding window when set).
 // out: (R, heads·hd). Runs of at least blockRows rows of one sequence
-// (prefill) use GEMMs over gathered K and Vᵀ; other rows (decode) attend
+// (prefill) go to attendBlock in row chunks; other rows (decode) attend
 // one by one.
 func (m *Model) attention(out, q []float32, rows []Row, caches []*KVCache, layer int) {
 	const blockRows = 8
