@@ -244,6 +244,9 @@ func MatMulTA16Many(dsts [][]float32, ms []A16Matrix, x []float32, n int) {
 			nd++
 		}
 	}
+	if nd == 0 && vnniManyOK(ms, n) && gemvVNNIMany(int4s(ms), dsts, x, n) { // a16vnni.go
+		return
+	}
 	switch {
 	case nd == len(ms) && mulDigitsMany(ds, dsts, x, n):
 		return
@@ -290,4 +293,28 @@ func (m *Int8Matrix) amxInt8() *amxA16 {
 				amxDeqI8(&a[j*lda], &m.Q[(r+j)*m.Cols+k0], k1-k0)
 			}
 		}}
+}
+
+// vnniManyOK reports whether every matrix is an Int4Matrix on the VNNI GEMV (a16VNNIOK) with the
+// first one's columns and digit group, so that gemvVNNIMany can share their digits.
+func vnniManyOK(ms []A16Matrix, n int) bool {
+	m0, ok := ms[0].(*Int4Matrix)
+	if !ok {
+		return false
+	}
+	for _, m := range ms {
+		q, ok := m.(*Int4Matrix)
+		if !ok || !q.a16VNNIOK(n) || q.Cols != m0.Cols || q.vnniGroup() != m0.vnniGroup() {
+			return false
+		}
+	}
+	return true
+}
+
+func int4s(ms []A16Matrix) []*Int4Matrix {
+	q := make([]*Int4Matrix, len(ms))
+	for i, m := range ms {
+		q[i] = m.(*Int4Matrix)
+	}
+	return q
 }

@@ -128,23 +128,62 @@ func (m *Int4Matrix) vnniZeros() []int32 {
 // gemvVNNI computes dst (n, rows) = x · Wᵀ on VNNI (a16VNNIOK(n) holds), or returns false
 // without writing dst where a16SplitDigits declines the activations.
 func (m *Int4Matrix) gemvVNNI(dst, x []float32, n int) bool {
-	rows, cols, ng := m.Rows, m.Cols, m.groups()
-	group := m.Group
-	if ng == 1 {
-		group = cols
+	return gemvVNNIMany([]*Int4Matrix{m}, [][]float32{dst}, x, n)
+}
+
+// vnniGroup is the digit group of m's GEMV: its group size, or all columns.
+func (m *Int4Matrix) vnniGroup() int {
+	if m.groups() == 1 {
+		return m.Cols
 	}
-	p := m.panels()
+	return m.Group
+}
+
+// gemvVNNIMany runs gemvVNNI for matrices of the same columns and groups that read the same x (q,
+// k and v; gate and up): the digits are split once, and one parallel region covers the 32-row
+// blocks of all of them, so the workers fork and join once. It returns false, writing nothing,
+// where a16SplitDigits declines the activations.
+func gemvVNNIMany(ms []*Int4Matrix, dsts [][]float32, x []float32, n int) bool {
+	m0 := ms[0]
+	cols, group := m0.Cols, m0.vnniGroup()
+	k4 := m0.panels().k4
 	a := a16ActPool.Get().(*a16Act)
 	defer a16ActPool.Put(a)
-	if !a16SplitDigits(a, x, n, cols, group, p.k4) {
+	if !a16SplitDigits(a, x, n, cols, group, k4) {
 		return false
 	}
+	works, first := make([]func(b0, b1 int), len(ms)), make([]int, len(ms)+1)
+	macs := 0
+	for i, m := range ms {
+		works[i] = m.vnniWork(dsts[i], a, n)
+		first[i+1] = first[i] + m.panels().nb
+		macs += m.panels().nb * 32 * cols * 3 * n
+	}
+	run := func(lo, hi int) { // blocks [lo, hi) of the concatenation
+		for i, w := range works {
+			if b0, b1 := max(lo, first[i]), min(hi, first[i+1]); b0 < b1 {
+				w(b0-first[i], b1-first[i])
+			}
+		}
+	}
+	if macs < vnniSerialMACs {
+		run(0, first[len(ms)])
+	} else {
+		parallel(first[len(ms)], 2, run)
+	}
+	return true
+}
+
+// vnniWork returns the GEMV of blocks [b0, b1) of m from the digits a of n tokens into dst.
+func (m *Int4Matrix) vnniWork(dst []float32, a *a16Act, n int) func(b0, b1 int) {
+	rows, ng := m.Rows, m.groups()
+	p := m.panels()
 	sc, zs := m.amxScales(), m.vnniZeros()
-	kb, gk4 := p.k4*4, group/4
+	kb, gk4 := p.k4*4, m.vnniGroup()/4
 	if ng == 1 {
 		gk4 = p.k4
 	}
-	work := func(b0, b1 int) {
+	return func(b0, b1 int) {
 		var spare [64]float32 // outputs of rows past the matrix
 		b := b0
 		for ; b+3 < b1 && rows-32*b >= 128; b += 4 { // four full blocks side by side
@@ -182,10 +221,4 @@ func (m *Int4Matrix) gemvVNNI(dst, x []float32, n int) bool {
 			}
 		}
 	}
-	if p.nb*32*cols*3*n < vnniSerialMACs {
-		work(0, p.nb)
-	} else {
-		parallel(p.nb, 2, work)
-	}
-	return true
 }

@@ -198,15 +198,15 @@ func TestAMXChunks(t *testing.T) {
 }
 
 // TestManyEqualsSingle: the shared-input products equal one product per matrix bit for bit (A8:
-// the same integers; A16: the same kernels on the same panel), on and off the AMX path, with a
-// matrix whose rows are no multiple of 32.
+// the same integers; A16: the same kernels on the same panel or digits), on and off the AMX path,
+// from one token (the GEMVs) to 600, with a matrix whose rows are no multiple of 32.
 func TestManyEqualsSingle(t *testing.T) {
 	const cols = 576
 	rng := rand.New(rand.NewPCG(4, 4))
 	mk := func(rows int) []float32 { return randSlice(rng, rows*cols, 0.05) }
 	w1, w2, w3 := mk(192), mk(64), mk(40)
 	for _, amxOn := range []bool{true, false} {
-		for _, n := range []int{40, 600} {
+		for _, n := range []int{1, 3, 40, 600} {
 			t.Run(fmt.Sprintf("amx=%v/n=%d", amxOn, n), func(t *testing.T) {
 				setAMX(t, map[bool]string{true: "amx", false: "vnni"}[amxOn])
 				x := randSlice(rng, n*cols, 1)
@@ -245,6 +245,9 @@ func TestManyEqualsSingle(t *testing.T) {
 				check("A16", []any{QuantizeInt8(w1, 192, cols), QuantizeInt4(w2, 64, cols, 128, true), QuantizeInt4(w3, 40, cols, 128, false)}, rows, many16, one16)
 				// All three on the digit path where AMX is on, one digit panel for all.
 				check("A16-digits", []any{QuantizeInt8(w1, 192, cols), QuantizeInt4(w2, 64, cols, 64, false), QuantizeInt4(w3, 40, cols, cols, false)}, rows, many16, one16)
+				// All W4A16 of one group size: at 1-3 tokens the VNNI GEMVs share one digit split and
+				// one fork-join (gemvVNNIMany), the blocks of all three split between the workers.
+				check("A16-int4", []any{QuantizeInt4(w1, 192, cols, 128, false), QuantizeInt4(w2, 64, cols, 128, true), QuantizeInt4(w3, 40, cols, 128, false)}, rows, many16, one16)
 				check("A8", []any{QuantizeInt8(w1, 192, cols), QuantizeInt4QQQ(w2, 64, cols, 64), QuantizeInt4QQQ(w3, 40, cols, cols)}, rows,
 					func(dsts [][]float32, ms []any, x []float32, n int) {
 						a8 := make([]A8Matrix, len(ms))

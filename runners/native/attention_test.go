@@ -114,8 +114,8 @@ func TestBlockAttentionMatchesRows(t *testing.T) {
 }
 
 // BenchmarkAttention times the attention of one layer of a SmolLM2-shaped model (9 query heads,
-// 3 KV heads of 64) for an n-token prompt: the caches hold the prompt's keys and values, and every
-// row attends causally, as in prefill.
+// 3 KV heads of 64): an n-token prompt whose rows all attend causally, as in prefill, or one decode
+// row after n−1 cached positions.
 func BenchmarkAttention(b *testing.B) {
 	cfg := SmolLM2Shape()
 	cfg.Layers = 1
@@ -123,11 +123,18 @@ func BenchmarkAttention(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, n := range []int{128, 512} {
-		b.Run(fmt.Sprintf("prompt=%d", n), func(b *testing.B) {
+	for _, tc := range []struct {
+		n, rows int
+	}{{128, 128}, {512, 512}, {33, 1}, {129, 1}, {513, 1}} {
+		n := tc.n
+		name := fmt.Sprintf("prompt=%d", n)
+		if tc.rows == 1 {
+			name = fmt.Sprintf("decode/context=%d", n)
+		}
+		b.Run(name, func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(1, uint64(n)))
 			qd, kvd := cfg.Heads*cfg.HeadDim, cfg.KVHeads*cfg.HeadDim
-			q, out := make([]float32, n*qd), make([]float32, n*qd)
+			q, out := make([]float32, tc.rows*qd), make([]float32, tc.rows*qd)
 			for i := range q {
 				q[i] = float32(rng.NormFloat64())
 			}
@@ -137,15 +144,15 @@ func BenchmarkAttention(b *testing.B) {
 				kv.K[0][i], kv.V[0][i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
 			}
 			m.ensureRope(n)
-			rows := make([]Row, n)
+			rows := make([]Row, tc.rows)
 			for i := range rows {
-				rows[i] = Row{Pos: i}
+				rows[i] = Row{Pos: n - tc.rows + i}
 			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				m.attention(out, q, rows, []*KVCache{kv}, 0)
 			}
-			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(float64(tc.rows*b.N)/b.Elapsed().Seconds(), "rows/s")
 		})
 	}
 }

@@ -231,7 +231,7 @@ func (m *Model) attention(out, q []float32, rows []Row, caches []*KVCache, layer
 			maxLen = max(maxLen, rows[i].Pos+1)
 		}
 		work := len(single) * c.Heads
-		parallelFor(work, max(1, 4096/max(maxLen*c.HeadDim/64, 1)), func(lo, hi int) {
+		parallelFor(work, max(1, 512/max(maxLen*c.HeadDim/64, 1)), func(lo, hi int) {
 			scores := make([]float32, maxLen)
 			for w := lo; w < hi; w++ {
 				m.attendRow(out, q, rows, single[w/c.Heads], w%c.Heads, caches, layer, scores)
