@@ -89,10 +89,11 @@ func storeTileI32(src *int32, dst *float32, ldd int, ntok int, scale *float32, t
 func packI8Tile16(dst *int8, x *int8, ldx int, kquads int)
 
 // dotTilesGI8 is dotTilesG over signed bytes (TDPBSSD, gsteps k-steps of 64 per group): each
-// group's exact int32 C tiles go to cbuf, then acc[i][j][r][t] += s[g·32 + 16i + r]·float32(C).
+// group's exact int32 C tiles go to cbuf, then acc[i][j][r][t] += s[g·32 + 16i + r]·float32(C)
+// (with init, the first group writes acc instead: acc need not be cleared).
 //
 //go:noescape
-func dotTilesGI8(c *tileConfig, a *int8, lda int, b *int8, bts int, ngroups int, gsteps int, acc *float32, cbuf *int32, s *float32)
+func dotTilesGI8(c *tileConfig, a *int8, lda int, b *int8, bts int, ngroups int, gsteps int, acc *float32, cbuf *int32, s *float32, init bool)
 
 // comb3I32 makes one f32 tile of three int32 digit tiles (src, src+step, src+2·step bytes):
 // dst[r·16+t] = ((256·C2 + C1)·256 + C0)·unit[t].

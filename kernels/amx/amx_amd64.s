@@ -723,11 +723,30 @@ stidone:
 	VFMADD231PS Z9, Z1, Z5; \
 	VMOVUPS Z5, (3072+i*64)(AX)
 
-// func dotTilesGI8(c *tileConfig, a *int8, lda int, b *int8, bts int, ngroups int, gsteps int, acc *float32, cbuf *int32, s *float32)
-TEXT ·dotTilesGI8(SB), NOSPLIT, $0-80
+// GEPIW(i) is GEPII writing acc (the first group of a call that starts the sums): no load of acc,
+// so the caller need not clear it.
+#define GEPIW(i) \
+	VBROADCASTSS (i*4)(CX), Z0; \
+	VBROADCASTSS (64+i*4)(CX), Z1; \
+	VCVTDQ2PS (i*64)(R10), Z6; \
+	VMULPS Z6, Z0, Z2; \
+	VMOVUPS Z2, (i*64)(AX); \
+	VCVTDQ2PS (1024+i*64)(R10), Z7; \
+	VMULPS Z7, Z0, Z3; \
+	VMOVUPS Z3, (1024+i*64)(AX); \
+	VCVTDQ2PS (2048+i*64)(R10), Z8; \
+	VMULPS Z8, Z1, Z4; \
+	VMOVUPS Z4, (2048+i*64)(AX); \
+	VCVTDQ2PS (3072+i*64)(R10), Z9; \
+	VMULPS Z9, Z1, Z5; \
+	VMOVUPS Z5, (3072+i*64)(AX)
+
+// func dotTilesGI8(c *tileConfig, a *int8, lda int, b *int8, bts int, ngroups int, gsteps int, acc *float32, cbuf *int32, s *float32, init bool)
+TEXT ·dotTilesGI8(SB), NOSPLIT, $0-81
 	MOVQ c+0(FP), AX
 	TILEHEAD(a+8, lda+16, b+24, bts+32)
 	MOVQ cbuf+64(FP), R10
+	MOVBQZX init+80(FP), R11
 
 giloop:
 	MOVQ  ngroups+40(FP), AX
@@ -761,6 +780,8 @@ giepi:
 	CSTORE
 	MOVQ acc+56(FP), AX
 	MOVQ s+72(FP), CX
+	TESTQ R11, R11
+	JNZ   giepiw
 	GEPII(0)
 	GEPII(1)
 	GEPII(2)
@@ -777,6 +798,28 @@ giepi:
 	GEPII(13)
 	GEPII(14)
 	GEPII(15)
+	JMP  ginext
+
+giepiw:
+	GEPIW(0)
+	GEPIW(1)
+	GEPIW(2)
+	GEPIW(3)
+	GEPIW(4)
+	GEPIW(5)
+	GEPIW(6)
+	GEPIW(7)
+	GEPIW(8)
+	GEPIW(9)
+	GEPIW(10)
+	GEPIW(11)
+	GEPIW(12)
+	GEPIW(13)
+	GEPIW(14)
+	GEPIW(15)
+	XORQ R11, R11
+
+ginext:
 	ADDQ $128, CX
 	MOVQ CX, s+72(FP)
 	JMP  giloop

@@ -38,7 +38,7 @@ func packI8Tile16(dst *int8, x *int8, ldx int, kquads int) {
 	panic("amx: no AMX kernels in this build")
 }
 
-func dotTilesGI8(c *tileConfig, a *int8, lda int, b *int8, bts int, ngroups int, gsteps int, acc *float32, cbuf *int32, s *float32) {
+func dotTilesGI8(c *tileConfig, a *int8, lda int, b *int8, bts int, ngroups int, gsteps int, acc *float32, cbuf *int32, s *float32, init bool) {
 	panic("amx: no AMX kernels in this build")
 }
 

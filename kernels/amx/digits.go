@@ -35,13 +35,10 @@ func (p *PanelI8) DotGrouped(acc Acc, a []int8, lda, k0, kl, group int, s []floa
 	if len(a) < 31*lda+kl || len(acc) < p.accLen() || len(s) < ng*32 {
 		panic("amx: PanelI8.DotGrouped: a, acc or s too short")
 	}
-	if !load {
-		clear(acc[:p.accLen()])
-	}
 	cb, pool := getScratch[int32](1024)
 	bts := p.Cols * 16
-	for tp := 0; tp < p.ntb/2; tp++ {
-		dotTilesGI8(cfg, &a[0], lda, &p.buf[2*tp*bts+k0*16], bts, ng, group/64, &acc[tp*1024], &(*cb)[0], &s[0])
+	for tp := 0; tp < p.ntb/2; tp++ { // !load: the first group writes acc (no clear)
+		dotTilesGI8(cfg, &a[0], lda, &p.buf[2*tp*bts+k0*16], bts, ng, group/64, &acc[tp*1024], &(*cb)[0], &s[0], !load)
 	}
 	pool.Put(cb)
 }

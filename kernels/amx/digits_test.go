@@ -59,6 +59,9 @@ func TestDigitProducts(t *testing.T) {
 					s[i] = float32(rng.NormFloat64())
 				}
 				acc := p.NewAccF32()
+				for i := range acc {
+					acc[i] = float32(math.NaN()) // load false must write, never read, what is there
+				}
 				half := cols / 2 / tc.group * tc.group // two column blocks: load false, then true
 				p.DotGrouped(acc, w, cols, 0, half, tc.group, s, false)
 				p.DotGrouped(acc, w[half:], cols, half, cols-half, tc.group, s[half/tc.group*32:], true)
@@ -124,7 +127,7 @@ func BenchmarkDotGroupedI8(b *testing.B) {
 		b.Run(fmt.Sprintf("cols=%d", cols), func(b *testing.B) {
 			for b.Loop() {
 				for tp := 0; tp < p.ntb/2; tp++ {
-					dotTilesGI8(cfg, &w[0], cols, &p.buf[2*tp*bts], bts, cols/128, 2, &acc[tp*1024], &cb[0], &s[0])
+					dotTilesGI8(cfg, &w[0], cols, &p.buf[2*tp*bts], bts, cols/128, 2, &acc[tp*1024], &cb[0], &s[0], false)
 				}
 			}
 			b.ReportMetric(2*float64(32*cols*rows)/(b.Elapsed().Seconds()/float64(b.N))/1e9, "GOP/s")
