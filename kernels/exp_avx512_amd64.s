@@ -1,6 +1,7 @@
 //go:build !noasm
 
 #include "textflag.h"
+#include "mask_amd64.h"
 
 // EXPCONST loads the constants of the vector expf into Z17-Z31 (see expf in softmax.go: the same
 // Cephes range reduction and degree-6 polynomial, with FMAs).
@@ -20,17 +21,6 @@
 	MOVL $0x42b17217, AX; VPBROADCASTD AX, Z19; \ // 88.72283: above, e^x = +Inf
 	VPXORD Z18, Z18, Z18; \                        // 0
 	MOVL $0x7f800000, AX; VPBROADCASTD AX, Z17     // +Inf
-
-// TAILMASK sets K3 to the low n mod 16 lanes of n (DX) and jumps to done when there are none;
-// clobbers CX, DX.
-#define TAILMASK(done) \
-	ANDQ  $15, DX; \
-	JZ    done; \
-	MOVQ  DX, CX; \
-	MOVL  $1, DX; \
-	SHLL  CX, DX; \
-	DECL  DX; \
-	KMOVW DX, K3
 
 // EXP computes out = e^x for 16 lanes; clobbers Z2, Z3, Z5, K1, K2.
 #define EXP(x, out) \
@@ -109,7 +99,8 @@ exp_loop:
 	DECQ CX
 	JNZ  exp_loop
 exp_tail:
-	TAILMASK(exp_sum)
+	ANDQ $15, DX
+	VTAIL(exp_sum)
 	VMOVUPS.Z (SI), K3, Z0
 	VSUBPS Z6, Z0, Z0
 	VMULPS Z7, Z0, Z1
@@ -222,7 +213,8 @@ maxloop:
 	JNZ     maxloop
 
 maxtail:
-	TAILMASK(maxreduce)
+	ANDQ $15, DX
+	VTAIL(maxreduce)
 	VPBROADCASTD AX, Z2
 	VMOVUPS (SI), K3, Z2   // merge: the lanes past n stay −Inf
 	VMAXPS  Z2, Z0, Z0
@@ -267,7 +259,8 @@ scaleloop:
 	JNZ    scaleloop
 
 scaletail:
-	TAILMASK(scaledone)
+	ANDQ $15, DX
+	VTAIL(scaledone)
 	VMOVUPS.Z (SI), K3, Z0
 	VMULPS  Z1, Z0, Z0
 	VMOVUPS Z0, K3, (SI)

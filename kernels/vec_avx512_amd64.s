@@ -1,19 +1,10 @@
 //go:build !noasm
 
 #include "textflag.h"
+#include "mask_amd64.h"
 
 // Element-wise vectors for the decoder block's glue (residual adds, RMSNorm), each with a lane-mask
 // tail so that no length falls back to a scalar loop.
-
-// VTAIL sets K3 to the low DX lanes (DX < 16) and jumps to done when DX is 0; clobbers CX, DX.
-#define VTAIL(done) \
-	TESTQ DX, DX; \
-	JZ    done; \
-	MOVQ  DX, CX; \
-	MOVL  $1, DX; \
-	SHLL  CX, DX; \
-	DECL  DX; \
-	KMOVW DX, K3
 
 // func addAVX512(x, y *float32, n int)
 // x[i] += y[i] for i < n.

@@ -249,8 +249,8 @@ const attnChunkRows = 64
 // causalChunks cuts nq query rows at positions p0, p0+1, … into at most k chunks, returned as
 // boundaries 0 = b[0] < b[1] < … < b[len-1] = nq, so that the largest chunk cost (its rows × the
 // keys up to its last row, what attendBlock computes) is as small as a greedy cut can make it.
-// Inner cuts fall where the key count is a multiple of 16, the column step of the AVX-512 GEMM:
-// a ragged key count would send the tail columns of S·V to the scalar loop.
+// Inner cuts fall where the key count is a multiple of 16, so that the scores GEMM (8 keys per
+// block) has leftover keys in the last chunk at most.
 func causalChunks(p0, nq, k int) []int {
 	const align = 16
 	cost := func(lo, hi int) int { return (hi - lo) * (p0 + hi) }
