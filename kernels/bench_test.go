@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"testing"
@@ -196,4 +197,48 @@ func BenchmarkMatVecCold(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkGlue times the element-wise kernels of a decoder block on one 128-token SmolLM2-shape
+// prefill's rows, on the calling goroutine: SiLU·up over the MLP width, RMSNorm and the residual add
+// over the hidden size, RoPE over 9 + 3 heads of 64.
+func BenchmarkGlue(b *testing.B) {
+	const rows, hidden, inter = 128, 576, 1536
+	g, u := randF32(rows*inter), randF32(rows*inter)
+	x, y, w := randF32(rows*hidden), randF32(rows*hidden), randF32(hidden)
+	q := randF32(rows * 12 * 64)
+	cos, sin := make([]float32, 32), make([]float32, 32) // unit rotations: q keeps its size over the loop
+	for i := range cos {
+		cos[i], sin[i] = float32(math.Cos(float64(i)+0.5)), float32(math.Sin(float64(i)+0.5))
+	}
+	b.Run("silu", func(b *testing.B) {
+		dst := make([]float32, len(g))
+		for b.Loop() {
+			SiLUMul(dst, g, u)
+		}
+		b.ReportMetric(float64(len(g))*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
+	})
+	b.Run("rmsnorm", func(b *testing.B) {
+		dst := make([]float32, hidden)
+		for b.Loop() {
+			for r := range rows {
+				RMSNorm(dst, x[r*hidden:(r+1)*hidden], w, 1e-5)
+			}
+		}
+		b.ReportMetric(float64(len(x))*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
+	})
+	b.Run("add", func(b *testing.B) {
+		for b.Loop() {
+			Add(x, y)
+		}
+		b.ReportMetric(float64(len(x))*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
+	})
+	b.Run("rope", func(b *testing.B) {
+		for b.Loop() {
+			for r := range rows {
+				RopeHalf(q[r*12*64:(r+1)*12*64], 12, 64, cos, sin)
+			}
+		}
+		b.ReportMetric(float64(len(q))*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
+	})
 }
