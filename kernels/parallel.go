@@ -121,14 +121,19 @@ func Parallel(n int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
-	j := &job{fn: fn, n: n, parts: p}
+	dispatch(&job{fn: fn, n: n, parts: p}, p)
+}
+
+// dispatch hands j to p−1 workers, runs parts on the calling goroutine too, and returns once
+// every part has returned.
+func dispatch(j *job, p int) {
 	for _, w := range ensureWorkers(p - 1)[:p-1] {
 		w.hand(j)
 	}
 	j.run()
 	// The other parts are claimed and running: poll, yielding now and then (for a worker whose
 	// thread the OS has descheduled, with GOMAXPROCS above the cores).
-	for spins := 1; j.done.Load() < int64(p); spins++ {
+	for spins := 1; j.done.Load() < int64(j.parts); spins++ {
 		if spins%(1<<14) == 0 {
 			runtime.Gosched()
 		}
@@ -150,16 +155,7 @@ func ParallelEach(n int, fn func(i int)) {
 		}
 		return
 	}
-	j := &job{fn: func(lo, _ int) { fn(lo) }, n: n, parts: n}
-	for _, w := range ensureWorkers(p - 1)[:p-1] {
-		w.hand(j)
-	}
-	j.run()
-	for spins := 1; j.done.Load() < int64(n); spins++ {
-		if spins%(1<<14) == 0 {
-			runtime.Gosched()
-		}
-	}
+	dispatch(&job{fn: func(lo, _ int) { fn(lo) }, n: n, parts: n}, p)
 }
 
 // parallelRows splits [0, rows) into ranges whose starts are multiples of block and calls fn on each,

@@ -741,6 +741,14 @@ stidone:
 	VMULPS Z9, Z1, Z5; \
 	VMOVUPS Z5, (3072+i*64)(AX)
 
+// GEPIIALL and GEPIWALL run GEPII and GEPIW on the 16 rows of the four C tiles.
+#define GEPIIALL \
+	GEPII(0); GEPII(1); GEPII(2); GEPII(3); GEPII(4); GEPII(5); GEPII(6); GEPII(7); \
+	GEPII(8); GEPII(9); GEPII(10); GEPII(11); GEPII(12); GEPII(13); GEPII(14); GEPII(15)
+#define GEPIWALL \
+	GEPIW(0); GEPIW(1); GEPIW(2); GEPIW(3); GEPIW(4); GEPIW(5); GEPIW(6); GEPIW(7); \
+	GEPIW(8); GEPIW(9); GEPIW(10); GEPIW(11); GEPIW(12); GEPIW(13); GEPIW(14); GEPIW(15)
+
 // func dotTilesGI8(c *tileConfig, a *int8, lda int, b *int8, bts int, ngroups int, gsteps int, acc *float32, cbuf *int32, s *float32, init bool)
 TEXT ·dotTilesGI8(SB), NOSPLIT, $0-81
 	MOVQ c+0(FP), AX
@@ -782,41 +790,11 @@ giepi:
 	MOVQ s+72(FP), CX
 	TESTQ R11, R11
 	JNZ   giepiw
-	GEPII(0)
-	GEPII(1)
-	GEPII(2)
-	GEPII(3)
-	GEPII(4)
-	GEPII(5)
-	GEPII(6)
-	GEPII(7)
-	GEPII(8)
-	GEPII(9)
-	GEPII(10)
-	GEPII(11)
-	GEPII(12)
-	GEPII(13)
-	GEPII(14)
-	GEPII(15)
+	GEPIIALL
 	JMP  ginext
 
 giepiw:
-	GEPIW(0)
-	GEPIW(1)
-	GEPIW(2)
-	GEPIW(3)
-	GEPIW(4)
-	GEPIW(5)
-	GEPIW(6)
-	GEPIW(7)
-	GEPIW(8)
-	GEPIW(9)
-	GEPIW(10)
-	GEPIW(11)
-	GEPIW(12)
-	GEPIW(13)
-	GEPIW(14)
-	GEPIW(15)
+	GEPIWALL
 	XORQ R11, R11
 
 ginext:

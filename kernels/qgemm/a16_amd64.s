@@ -1,18 +1,11 @@
 #include "textflag.h"
+#include "vnni_amd64.h"
 
 // AVX-512 kernels of the weight-only (A16) paths: dequantization of weight blocks to f32 for the
 // GEMM path, and 8-row GEMV kernels for one token. See a16_amd64.go for the Go-level contracts.
 
-// ZERO8 clears the accumulators Z0..Z7 of the eight-row kernels.
-#define ZERO8 \
-	VPXORD Z0, Z0, Z0; \
-	VPXORD Z1, Z1, Z1; \
-	VPXORD Z2, Z2, Z2; \
-	VPXORD Z3, Z3, Z3; \
-	VPXORD Z4, Z4, Z4; \
-	VPXORD Z5, Z5, Z5; \
-	VPXORD Z6, Z6, Z6; \
-	VPXORD Z7, Z7, Z7
+// ZERO_ACC8 clears the accumulators Z0..Z7 of the eight-row kernels.
+#define ZERO_ACC8 ZERO8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
 
 // a16iotam8: −8, −7, ..., 7 as f32 (the symmetric int4 table is (iota − 8)·s, a16I4R8PLS).
 DATA a16iotam8<>+0(SB)/4, $-8.0
@@ -309,7 +302,7 @@ i8r8l_block:
 	MOVQ SI, R11 // pfd bytes ahead along each row
 	ADDQ pfd+72(FP), R11
 	LEAQ (R11)(BX*4), R12
-	ZERO8
+	ZERO_ACC8
 
 i8r8l_loop:
 	PREFETCHT0 (R11)
@@ -384,7 +377,7 @@ fp8r8l_block:
 	MOVQ SI, R11 // pfd bytes ahead along each row
 	ADDQ pfd+72(FP), R11
 	LEAQ (R11)(BX*4), R12
-	ZERO8
+	ZERO_ACC8
 
 fp8r8l_loop:
 	PREFETCHT0 (R11)
@@ -500,7 +493,7 @@ label:
 	LEAQ (R14)(BX*8), R14
 	VMOVUPS a16iota<>(SB), Z24
 	I4TABS
-	ZERO8
+	ZERO_ACC8
 
 i4r8_loop:
 	PREFETCHT0 (R14)
@@ -893,7 +886,7 @@ i4r8pl_block:
 	MOVQ SI, R14
 	ADDQ pfd+96(FP), R14
 	I4TABS
-	ZERO8
+	ZERO_ACC8
 
 i4r8pl_loop:
 	I4P8STEP
@@ -976,7 +969,7 @@ i4r8pls_block:
 	MOVQ SI, R14
 	ADDQ pfd+88(FP), R14
 	I4TABSSYM
-	ZERO8
+	ZERO_ACC8
 
 i4r8pls_loop:
 	I4P8STEP
@@ -1025,7 +1018,7 @@ i4r8pls_loop:
 
 // ZERO16 clears the sixteen accumulators Z0..Z15 of the four-token kernels.
 #define ZERO16 \
-	ZERO8; \
+	ZERO_ACC8; \
 	VPXORD Z8, Z8, Z8; \
 	VPXORD Z9, Z9, Z9; \
 	VPXORD Z10, Z10, Z10; \

@@ -1,4 +1,4 @@
-// Macros shared by the hand-written VNNI kernels (vnni_side_amd64.s, a16vnni_amd64.s).
+// Macros shared by the hand-written kernels (vnni_side_amd64.s, a16vnni_amd64.s, a16_amd64.s).
 
 // ZERO8 clears eight accumulators.
 #define ZERO8(a0, a1, a2, a3, a4, a5, a6, a7) \

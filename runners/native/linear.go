@@ -61,24 +61,12 @@ func (l *BF16Linear) MatMulT(dst, x []float32, n int) {
 // up). Where they are all bf16, all weight-only int8/int4, or all int8-activation int8/int4, one
 // call packs (and for int8 activations quantizes) x once for all of them.
 func matMulShared(x []float32, n int, ls []Linear, dsts [][]float32) {
-	if (n > 1 || allInt4A16(ls)) && sharedProduct(x, n, ls, dsts) {
+	if sharedProduct(x, n, ls, dsts) {
 		return
 	}
 	for i, l := range ls {
 		l.MatMulT(dsts[i], x, n)
 	}
-}
-
-// allInt4A16 reports whether every linear is int4 with float activations and no act-order
-// permutation: their single-token products share the digit split and one fork-join
-// (qgemm.MatMulTA16Many).
-func allInt4A16(ls []Linear) bool {
-	for _, l := range ls {
-		if l, ok := l.(*Int4Linear); !ok || l.Act != ActF32 || l.Perm != nil {
-			return false
-		}
-	}
-	return true
 }
 
 // sharedProduct runs ls on x through one shared-input kernel call and reports whether it could.
