@@ -146,16 +146,25 @@ type A8Matrix interface {
 	a8View(n int) *amxA8
 	// mulA8 is the matrix's own product (Int8Matrix.MatMulT, Int4Matrix.MatMulTA8).
 	mulA8(dst, x []float32, n int)
+	// vnniA8 is the matrix's VNNI product for n tokens; ok false where that path does not apply.
+	vnniA8(n int) (v vnniA8, ok bool)
 }
 
 // MatMulTA8Many computes dsts[i] (n, rows_i) = X · W_iᵀ with int8 per-token activations for
 // matrices that read the same input x (n, cols): q, k and v, or gate and up. Where all of them
-// take the AMX path, x is quantized and packed once for all; otherwise each runs on its own.
-// Results equal the single products bit for bit either way.
+// take the AMX path, x is quantized and packed once for all; where all take the same VNNI
+// kernels (all W8A8, or all W4A8 of one group size), once for all too, and one token forks and
+// joins the workers once (quantMulVNNI); otherwise each runs on its own. Results equal the
+// single products bit for bit in every case.
 func MatMulTA8Many(dsts [][]float32, ms []A8Matrix, x []float32, n int) {
-	qs := make([]*amxA8, len(ms))
 	for i, m := range ms {
 		m.check("MatMulTA8Many", dsts[i], x, n)
+	}
+	if n > 0 && quantMulVNNIMany(dsts, ms, x, n) {
+		return
+	}
+	qs := make([]*amxA8, len(ms))
+	for i, m := range ms {
 		if qs[i] = m.a8View(n); qs[i] == nil || qs[i].cols != qs[0].cols {
 			for i, m := range ms {
 				m.mulA8(dsts[i], x, n)
@@ -164,6 +173,40 @@ func MatMulTA8Many(dsts [][]float32, ms []A8Matrix, x []float32, n int) {
 		}
 	}
 	quantMulAMX(qs, dsts, x, n)
+}
+
+// quantMulVNNIMany runs ms on x through one quantMulVNNI where all of them take the same VNNI
+// kernels, and reports whether it could.
+func quantMulVNNIMany(dsts [][]float32, ms []A8Matrix, x []float32, n int) bool {
+	ps := make([]vnniProduct, len(ms))
+	var v0 vnniA8
+	for i, m := range ms {
+		v, ok := m.vnniA8(n)
+		if i == 0 {
+			v0 = v
+		}
+		if !ok || v.vnniKind != v0.vnniKind {
+			return false
+		}
+		ps[i] = vnniProduct{v.p, v.rows, dsts[i]}
+	}
+	quantMulVNNI(ps, v0.int4, x, n, v0.cols, v0.group, v0.c)
+	return true
+}
+
+// vnniA8 is a matrix on the int8-activation VNNI kernels: its panels and rows, and the kind of
+// product (quantizeVNNI's columns, activation group and correction factor; int4 or int8
+// weights), which the matrices of one quantMulVNNI share.
+type vnniA8 struct {
+	p    *vnniPanels
+	rows int
+	vnniKind
+}
+
+type vnniKind struct {
+	cols, group int
+	c           int32
+	int4        bool
 }
 
 func (m *Int8Matrix) a8View(n int) *amxA8 {
@@ -182,4 +225,18 @@ func (m *Int4Matrix) a8View(n int) *amxA8 {
 }
 
 func (m *Int8Matrix) mulA8(dst, x []float32, n int) { m.MatMulT(dst, x, n) }
+
+func (m *Int8Matrix) vnniA8(n int) (vnniA8, bool) {
+	if m.a8View(n) != nil || !useVNNI(m.Rows, m.Cols, n) {
+		return vnniA8{}, false
+	}
+	return vnniA8{m.panels(), m.Rows, vnniKind{m.Cols, m.Cols, 128, false}}, true
+}
+
+func (m *Int4Matrix) vnniA8(n int) (vnniA8, bool) {
+	if m.a8View(n) != nil || !useVNNI(m.Rows, m.Cols, n) || m.Cols > vnniI4MaxCols {
+		return vnniA8{}, false
+	}
+	return vnniA8{m.panels(), m.Rows, vnniKind{m.Cols, m.actGroup(), 8, true}}, true
+}
 func (m *Int4Matrix) mulA8(dst, x []float32, n int) { m.MatMulTA8(dst, x, n) }

@@ -248,20 +248,28 @@ func TestManyEqualsSingle(t *testing.T) {
 				// All W4A16 of one group size: at 1-3 tokens the VNNI GEMVs share one digit split and
 				// one fork-join (gemvVNNIMany), the blocks of all three split between the workers.
 				check("A16-int4", []any{QuantizeInt4(w1, 192, cols, 128, false), QuantizeInt4(w2, 64, cols, 128, true), QuantizeInt4(w3, 40, cols, 128, false)}, rows, many16, one16)
-				check("A8", []any{QuantizeInt8(w1, 192, cols), QuantizeInt4QQQ(w2, 64, cols, 64), QuantizeInt4QQQ(w3, 40, cols, cols)}, rows,
-					func(dsts [][]float32, ms []any, x []float32, n int) {
-						a8 := make([]A8Matrix, len(ms))
-						for i, m := range ms {
-							a8[i] = m.(A8Matrix)
-						}
-						MatMulTA8Many(dsts, a8, x, n)
-					}, func(m any, dst, x []float32, n int) {
-						if m8, ok := m.(*Int8Matrix); ok {
-							m8.MatMulT(dst, x, n)
-						} else {
-							m.(*Int4Matrix).MatMulTA8(dst, x, n)
-						}
-					})
+				many8 := func(dsts [][]float32, ms []any, x []float32, n int) {
+					a8 := make([]A8Matrix, len(ms))
+					for i, m := range ms {
+						a8[i] = m.(A8Matrix)
+					}
+					MatMulTA8Many(dsts, a8, x, n)
+				}
+				one8 := func(m any, dst, x []float32, n int) {
+					if m8, ok := m.(*Int8Matrix); ok {
+						m8.MatMulT(dst, x, n)
+					} else {
+						m.(*Int4Matrix).MatMulTA8(dst, x, n)
+					}
+				}
+				// Mixed kinds: each product on its own below AMX's token counts.
+				check("A8", []any{QuantizeInt8(w1, 192, cols), QuantizeInt4QQQ(w2, 64, cols, 64), QuantizeInt4QQQ(w3, 40, cols, cols)}, rows, many8, one8)
+				// One kind each: below AMX's token counts one quantizeVNNI for all three, and at one
+				// token one fork-join over their 10 blocks (184K multiply-adds, above vnniSerialMACs),
+				// each worker quantizing x itself (quantMulVNNI).
+				check("A8-int8", []any{QuantizeInt8(w1, 192, cols), QuantizeInt8(w2, 64, cols), QuantizeInt8(w3, 40, cols)}, rows, many8, one8)
+				check("A8-int4-g128", []any{QuantizeInt4QQQ(w1, 192, cols, 128), QuantizeInt4QQQ(w2, 64, cols, 128), QuantizeInt4QQQ(w3, 40, cols, 128)}, rows, many8, one8)
+				check("A8-int4", []any{QuantizeInt4QQQ(w1, 192, cols, cols), QuantizeInt4QQQ(w2, 64, cols, cols), QuantizeInt4QQQ(w3, 40, cols, cols)}, rows, many8, one8)
 			})
 		}
 	}

@@ -363,10 +363,8 @@ func (m *Int4Matrix) MatMulTA8(dst, x []float32, n int) {
 		quantMulAMX([]*amxA8{q}, [][]float32{dst}, x, n)
 		return
 	}
-	if useVNNI(m.Rows, m.Cols, n) && m.Cols <= vnniI4MaxCols {
-		a := quantizeVNNI(x, n, m.Cols, m.actGroup(), 8)
-		mulVNNI(m.panels(), true, m.Rows, dst, a)
-		actPool.Put(a)
+	if v, ok := m.vnniA8(n); ok {
+		quantMulVNNI([]vnniProduct{{v.p, v.rows, dst}}, v.int4, x, n, v.cols, v.group, v.c)
 		return
 	}
 	bq, bs := getBytes(n*m.Cols), getF32(n)

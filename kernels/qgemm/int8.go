@@ -92,10 +92,8 @@ func (m *Int8Matrix) MatMulT(dst, x []float32, n int) {
 		quantMulAMX([]*amxA8{q}, [][]float32{dst}, x, n)
 		return
 	}
-	if useVNNI(m.Rows, m.Cols, n) {
-		a := quantizeVNNI(x, n, m.Cols, m.Cols, 128)
-		mulVNNI(m.panels(), false, m.Rows, dst, a)
-		actPool.Put(a)
+	if v, ok := m.vnniA8(n); ok {
+		quantMulVNNI([]vnniProduct{{v.p, v.rows, dst}}, v.int4, x, n, v.cols, v.group, v.c)
 		return
 	}
 	bq, bs := getBytes(n*m.Cols), getF32(n)
