@@ -554,6 +554,20 @@ func TestParallel(t *testing.T) {
 	}
 }
 
+// TestWarm: Warm returns after about d, having run parts on the pool (its workers exist).
+func TestWarm(t *testing.T) {
+	t0 := time.Now()
+	Warm(5 * time.Millisecond)
+	if el := time.Since(t0); el < 5*time.Millisecond || el > 2*time.Second {
+		t.Errorf("Warm(5ms) took %v", el)
+	}
+	if p := runtime.GOMAXPROCS(0); p > 1 {
+		if ws := workers.Load(); ws == nil || len(*ws) < p-1 {
+			t.Errorf("after Warm: worker pool not started for %d threads", p)
+		}
+	}
+}
+
 // TestParallelEach: every index once, also from several goroutines at once with nested calls, and
 // the tasks spread over the workers (each waits until another has started, so a call that ran them
 // all on the caller would time out).

@@ -93,6 +93,7 @@ func runBench(ctx context.Context, args []string) error {
 				return usagef("--shape %q: want smollm2-135m, llama-3.2-1b or all", only)
 			}
 		}
+		kernels.Warm(warmUp)
 		return runKernelBench(ctx, only, *asJSON)
 	}
 	shapes := benchShapes
@@ -113,8 +114,10 @@ func runBench(ctx context.Context, args []string) error {
 		if !set {
 			want = []string{"f32", "bf16", "w8a16", "w8a8-int8", "w4a16", "w4a8"}
 		}
+		kernels.Warm(warmUp)
 		return runLlamaBenchCompare(ctx, *llamaBench, names, want, *prompt, *decode, *reps, *asJSON)
 	}
+	kernels.Warm(warmUp)
 	bw := measureBandwidth()
 	fmt.Fprintf(os.Stderr, "cpu: %s, %d threads; measured read bandwidth %.1f GB/s\n", kernels.Features(), runtime.GOMAXPROCS(0), bw)
 	var rows []benchRow
@@ -154,6 +157,9 @@ func runBench(ctx context.Context, args []string) error {
 	fmt.Printf("decode t/s counts the tokens of all batch sequences; roofline = decode bytes/s (weights once per step, each sequence's KV cache) ÷ measured read bandwidth (%.1f GB/s); peak MiB = peak resident set while that scheme ran (model loaded, prefill + decode)\n", bw)
 	return nil
 }
+
+// warmUp is how long bench keeps the worker pool busy before it times anything (kernels.Warm).
+const warmUp = 300 * time.Millisecond
 
 // benchShapes are the model shapes qbench bench measures, with random weights.
 var benchShapes = map[string]checkpoint.Config{"smollm2-135m": native.SmolLM2Shape(), "llama-3.2-1b": native.Llama32_1BShape()}
