@@ -114,7 +114,6 @@ func runBench(ctx context.Context, args []string) error {
 		if !set {
 			want = []string{"f32", "bf16", "w8a16", "w8a8-int8", "w4a16", "w4a8"}
 		}
-		kernels.Warm(warmUp)
 		return runLlamaBenchCompare(ctx, *llamaBench, names, want, *prompt, *decode, *reps, *asJSON)
 	}
 	kernels.Warm(warmUp)
@@ -131,6 +130,7 @@ func runBench(ctx context.Context, args []string) error {
 			runtime.GC()
 			debug.FreeOSMemory() // drop the build's f32 tensors, then
 			resetPeakRSS()       // measure the peak of this scheme's run alone
+			kernels.Warm(warmUp)
 			for _, b := range batches {
 				r := native.Bench(m, *prompt, *decode, *reps, b)
 				rows = append(rows, benchRow{Shape: n, Scheme: s, PrefillTokens: r.PrefillTokens, PrefillTokS: r.PrefillTokPerS,
@@ -158,8 +158,17 @@ func runBench(ctx context.Context, args []string) error {
 	return nil
 }
 
-// warmUp is how long bench keeps the worker pool busy before it times anything (kernels.Warm).
+// warmUp is how long bench keeps the worker pool busy before it times anything (kernels.Warm):
+// at the start, and again after each build, which leaves the other cores idle for seconds.
 const warmUp = 300 * time.Millisecond
+
+// settle readies the machine for a timing: a full GC first (the kernel bench drops 256 MiB of
+// streamed copies per format, and a concurrent GC's mark worker takes a core from the
+// products), then kernels.Warm, as the build before it left the other cores idle.
+func settle() {
+	runtime.GC()
+	kernels.Warm(warmUp)
+}
 
 // benchShapes are the model shapes qbench bench measures, with random weights.
 var benchShapes = map[string]checkpoint.Config{"smollm2-135m": native.SmolLM2Shape(), "llama-3.2-1b": native.Llama32_1BShape()}
@@ -396,6 +405,7 @@ func timeStream(build func() func(dst, x []float32, n int), bytes float64, dst, 
 		fns[i] = build()
 		fns[i](dst, x, 1) // VNNI panels are packed on first use
 	}
+	settle()
 	sec := timeKernel(func() {
 		for _, fn := range fns {
 			fn(dst, x, 1)
@@ -438,6 +448,7 @@ func runKernelBench(ctx context.Context, only string, asJSON bool) error {
 					return err
 				}
 				fn := f.build(w, sh.rows, sh.cols)
+				settle()
 				sec := timeKernel(func() { fn(dst, x, n) })
 				ops := 2 * float64(sh.rows) * float64(sh.cols) * float64(n)
 				bytes := f.bytesPerW * float64(sh.rows*sh.cols)

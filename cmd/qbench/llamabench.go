@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/qbench/qbench/kernels"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -184,6 +185,7 @@ func runLlamaBenchCompare(ctx context.Context, bin string, shapes []string, want
 				return err
 			}
 			fmt.Fprintf(os.Stderr, "measuring qbench %s %s ...\n", shape, pr.scheme)
+			kernels.Warm(warmUp)
 			r := native.Bench(m, prompt, decode, reps, 1)
 			p := pr.llama
 			rows = append(rows, llamaCompareRow{Shape: shape, GGUFType: pr.typ, QbenchScheme: pr.scheme,
