@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/qbench/qbench/kernels"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/qbench/qbench/kernels"
 	"github.com/qbench/qbench/runners/native"
 	"github.com/qbench/qbench/runners/native/checkpoint"
 	"github.com/qbench/qbench/runners/native/gguf"

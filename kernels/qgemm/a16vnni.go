@@ -169,7 +169,7 @@ func gemvVNNIMany(ms []*Int4Matrix, dsts [][]float32, x []float32, n int) bool {
 	}
 	run := func(lo, hi int) { // blocks [lo, hi) of the concatenation
 		a := a16ActPool.Get().(*a16Act)
-		a16SplitDigits(a, x, n, cols, group, k4)
+		a16SplitDigits(a, x, n, cols, group, k4) // takes every token: checked above
 		for i, w := range works {
 			if b0, b1 := max(lo, first[i]), min(hi, first[i+1]); b0 < b1 {
 				w(a, b0-first[i], b1-first[i])
