@@ -494,17 +494,24 @@ func runKernelBench(ctx context.Context, only string, asJSON bool) error {
 	return nil
 }
 
-// timeKernel returns the median seconds of fn over enough repeats.
+// timeKernel returns the median seconds of one call of fn. Each sample times enough calls back
+// to back to take 20 µs or more, and samples are taken for 200 ms (at least 5): a product of
+// 2 µs gets thousands of samples spread over the whole window, so that a stall of a few ms (a
+// descheduled worker) moves the median little. Timing each call alone, up to 200 of them, as
+// before, covered 0.4 ms of a 2 µs product, and one run in six still had an in-cache
+// SmolLM2-shape W4A8 GEMV at half its speed after the warm-up and GC.
 func timeKernel(fn func()) float64 {
 	fn() // warm up: caches, worker pool
+	t0 := time.Now()
+	fn()
+	k := max(1, int(20*time.Microsecond/max(time.Since(t0), time.Nanosecond)))
 	var ts []float64
-	total := time.Duration(0)
-	for len(ts) < 5 || (total < 200*time.Millisecond && len(ts) < 200) {
+	for start := time.Now(); len(ts) < 5 || (time.Since(start) < 200*time.Millisecond && len(ts) < 20000); {
 		t0 := time.Now()
-		fn()
-		d := time.Since(t0)
-		total += d
-		ts = append(ts, d.Seconds())
+		for range k {
+			fn()
+		}
+		ts = append(ts, time.Since(t0).Seconds()/float64(k))
 	}
 	sort.Float64s(ts)
 	return ts[len(ts)/2]
