@@ -155,11 +155,6 @@ func gemvVNNIMany(ms []*Int4Matrix, dsts [][]float32, x []float32, n int) bool {
 	m0 := ms[0]
 	cols, group := m0.Cols, m0.vnniGroup()
 	k4 := m0.panels().k4
-	for t := range n {
-		if !a16TokenOK(x[t*cols : (t+1)*cols]) {
-			return false
-		}
-	}
 	works, first := make([]func(a *a16Act, b0, b1 int), len(ms)), make([]int, len(ms)+1)
 	macs := 0
 	for i, m := range ms {
@@ -167,21 +162,33 @@ func gemvVNNIMany(ms []*Int4Matrix, dsts [][]float32, x []float32, n int) bool {
 		first[i+1] = first[i] + m.panels().nb
 		macs += m.panels().nb * 32 * cols * 3 * n
 	}
-	run := func(lo, hi int) { // blocks [lo, hi) of the concatenation
-		a := a16ActPool.Get().(*a16Act)
-		a16SplitDigits(a, x, n, cols, group, k4) // takes every token: checked above
+	// split fills a and runs blocks [lo, hi) of the concatenation; false: a16SplitDigits declined.
+	split := func(a *a16Act, lo, hi int) bool {
+		if !a16SplitDigits(a, x, n, cols, group, k4) {
+			return false
+		}
 		for i, w := range works {
 			if b0, b1 := max(lo, first[i]), min(hi, first[i+1]); b0 < b1 {
 				w(a, b0-first[i], b1-first[i])
 			}
 		}
-		a16ActPool.Put(a)
+		return true
 	}
 	if macs < vnniSerialMACs {
-		run(0, first[len(ms)])
-	} else {
-		parallel(first[len(ms)], 2, run)
+		a := a16ActPool.Get().(*a16Act)
+		defer a16ActPool.Put(a)
+		return split(a, 0, first[len(ms)])
 	}
+	for t := range n { // the workers must agree before the fork: check every token once here
+		if !a16TokenOK(x[t*cols : (t+1)*cols]) {
+			return false
+		}
+	}
+	parallel(first[len(ms)], 2, func(lo, hi int) {
+		a := a16ActPool.Get().(*a16Act)
+		split(a, lo, hi) // takes every token: checked above
+		a16ActPool.Put(a)
+	})
 	return true
 }
 

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/qbench/qbench/kernels/amx"
 )
 
 // TestA16DigitsVsRef: the assembly digit split equals the Go one byte for byte (lengths around
@@ -132,6 +134,68 @@ func TestA16DigitsOutlier(t *testing.T) {
 				}
 				t.Logf("largest |Δ|/tol %.3f", worst)
 			})
+		}
+	}
+}
+
+// TestA16DigitsDecline: a token the digit split declines (NaN, ±Inf, or a largest magnitude
+// under 2⁻⁹⁰) sends the whole VNNI GEMV to the f32 kernels, which then give their own bits,
+// both where one core runs the blocks (64×576) and where the workers split the digits each for
+// itself (576×576, above vnniSerialMACs; the decline is decided before the fork), and for the
+// shared q/k/v call. An accepted token on the same matrix takes the digit path (not bit-equal
+// to f32, so the check is not vacuous).
+func TestA16DigitsDecline(t *testing.T) {
+	if !hasAVX512 || !hasVNNI {
+		t.Skip("needs AVX-512 VNNI")
+	}
+	const cols = 576
+	rng := rand.New(rand.NewPCG(9, 9))
+	x := randSlice(rng, cols, 1)
+	bad := map[string]func([]float32){
+		"nan":  func(v []float32) { v[100] = float32(math.NaN()) },
+		"+inf": func(v []float32) { v[7] = float32(math.Inf(1)) },
+		"-inf": func(v []float32) { v[575] = float32(math.Inf(-1)) },
+		"tiny": func(v []float32) {
+			for i := range v {
+				v[i] *= 0x1p-100
+			}
+		},
+	}
+	for _, rows := range []int{64, 576} {
+		m := QuantizeInt4(randSlice(rng, rows*cols, 0.05), rows, cols, 128, false)
+		k := QuantizeInt4(randSlice(rng, 192*cols, 0.05), 192, cols, 128, false)
+		mul := func(path string, xt []float32) (one, many []float32) {
+			prevV := a16VNNI
+			a16VNNI = path == "vnni"
+			defer func() { a16VNNI = prevV }()
+			restore := amx.SetEnabled(false)
+			defer restore()
+			one = make([]float32, rows)
+			m.MatMulT(one, xt, 1)
+			d0, d1 := make([]float32, rows), make([]float32, 192)
+			MatMulTA16Many([][]float32{d0, d1}, []A16Matrix{m, k}, xt, 1)
+			return one, append(d0, d1...)
+		}
+		same := func(a, b []float32) bool {
+			for i := range a {
+				if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+					return false
+				}
+			}
+			return true
+		}
+		v, _ := mul("vnni", x)
+		if g, _ := mul("avx512", x); same(v, g) {
+			t.Fatalf("rows=%d: a finite token gave the f32 path's bits on the VNNI path", rows)
+		}
+		for name, spoil := range bad {
+			xt := append([]float32(nil), x...)
+			spoil(xt)
+			vOne, vMany := mul("vnni", xt)
+			fOne, fMany := mul("avx512", xt)
+			if !same(vOne, fOne) || !same(vMany, fMany) {
+				t.Errorf("rows=%d, %s token: the VNNI path did not fall back to the f32 kernels", rows, name)
+			}
 		}
 	}
 }
