@@ -384,10 +384,14 @@ func mulVNNIBlocks(p *vnniPanels, int4 bool, rows int, dst []float32, a *vnniAct
 		mask := rowMask(rows - 32*b)
 		w := &p.w[b*p.k4*stepBytes]
 		if side && int4 && b+3 < b1 && rows-32*b >= 128 {
+			jump := 0
+			if b+7 < b1 && rows-32*(b+4) >= 128 { // the next call reads blocks b+4..b+7
+				jump = 3 * p.k4 * stepBytes
+			}
 			if p.gs == nil {
-				vnniI4T1x4(w, p.k4, &a.x[0], &a.corr[0], &p.scale[32*b], &a.sx[0], &dst[32*b])
+				vnniI4T1x4(w, p.k4, &a.x[0], &a.corr[0], &p.scale[32*b], &a.sx[0], &dst[32*b], jump)
 			} else {
-				vnniI4GT1x4(w, p.k4, p.gk4, &a.x[0], &a.corr[0], &p.gs[b*p.ng*32], p.ng, &p.scale[32*b], &a.sx[0], &dst[32*b])
+				vnniI4GT1x4(w, p.k4, p.gk4, &a.x[0], &a.corr[0], &p.gs[b*p.ng*32], p.ng, &p.scale[32*b], &a.sx[0], &dst[32*b], jump)
 			}
 			b += 3
 			continue
