@@ -24,7 +24,7 @@ func vnniQuantS(x *float32, n int, inv float32, dst *int8, dstride int) (sum int
 var (
 	vnniI8TKernels  [vnniMaxT + 1]func(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32, dstride, mask int)
 	vnniI4TKernels  [vnniMaxT + 1]func(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32, dstride, mask int)
-	vnniI4GTKernels [vnniMaxT + 1]func(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int32, scale, sx, dst *float32, dstride, mask int, tmp *int32)
+	vnniI4GTKernels [vnniMaxT + 1]func(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int8, scale, sx, dst *float32, dstride, mask int, tmp *int32)
 )
 
 func vnniI8T1x2(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32) { unreachable() }
@@ -33,6 +33,6 @@ func vnniI4T1x4(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32, 
 	unreachable()
 }
 
-func vnniI4GT1x4(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int32, ngs int, scale, sx, dst *float32, jump int) {
+func vnniI4GT1x4(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int8, ngs int, scale, sx, dst *float32, jump int) {
 	unreachable()
 }

@@ -24,7 +24,7 @@ type vnniPanels struct {
 	nb, k4 int
 	w      []byte
 	scale  []float32 // (nb·32) per-row scale, 0 past Rows
-	gs     []int32   // (nb, ng, 32) integer group scales (grouped int4), 0 past Rows
+	gs     []int8    // (nb, ng, 32) integer group scales (grouped int4), 0 past Rows
 	ng     int       // groups of the activation sums: 1, or ceil(Cols/Group) when grouped
 	gk4    int       // k4 steps per group (grouped)
 }
@@ -79,10 +79,10 @@ func newInt4Panels(m *Int4Matrix) *vnniPanels {
 	if m.GroupScaleInt != nil {
 		ng := m.groups()
 		p.ng, p.gk4 = ng, m.Group/4
-		p.gs = make([]int32, p.nb*ng*32)
+		p.gs = make([]int8, p.nb*ng*32)
 		for r := range rows {
 			for g := range ng {
-				p.gs[((r/32)*ng+g)*32+r%32] = int32(m.GroupScaleInt[r*ng+g])
+				p.gs[((r/32)*ng+g)*32+r%32] = m.GroupScaleInt[r*ng+g]
 			}
 		}
 	}

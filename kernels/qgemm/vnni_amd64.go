@@ -151,71 +151,71 @@ var vnniI4TKernels = [15]func(w *byte, k4 int, x *int8, corr *int32, scale, sx, 
 // vnniI4GT1: 4-bit codes u with integer group scales, 1 tokens.
 //
 //go:noescape
-func vnniI4GT1(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int32, scale, sx, dst *float32, dstride, mask int, tmp *int32)
+func vnniI4GT1(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int8, scale, sx, dst *float32, dstride, mask int, tmp *int32)
 
 // vnniI4GT2: 4-bit codes u with integer group scales, 2 tokens.
 //
 //go:noescape
-func vnniI4GT2(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int32, scale, sx, dst *float32, dstride, mask int, tmp *int32)
+func vnniI4GT2(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int8, scale, sx, dst *float32, dstride, mask int, tmp *int32)
 
 // vnniI4GT3: 4-bit codes u with integer group scales, 3 tokens.
 //
 //go:noescape
-func vnniI4GT3(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int32, scale, sx, dst *float32, dstride, mask int, tmp *int32)
+func vnniI4GT3(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int8, scale, sx, dst *float32, dstride, mask int, tmp *int32)
 
 // vnniI4GT4: 4-bit codes u with integer group scales, 4 tokens.
 //
 //go:noescape
-func vnniI4GT4(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int32, scale, sx, dst *float32, dstride, mask int, tmp *int32)
+func vnniI4GT4(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int8, scale, sx, dst *float32, dstride, mask int, tmp *int32)
 
 // vnniI4GT5: 4-bit codes u with integer group scales, 5 tokens.
 //
 //go:noescape
-func vnniI4GT5(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int32, scale, sx, dst *float32, dstride, mask int, tmp *int32)
+func vnniI4GT5(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int8, scale, sx, dst *float32, dstride, mask int, tmp *int32)
 
 // vnniI4GT6: 4-bit codes u with integer group scales, 6 tokens.
 //
 //go:noescape
-func vnniI4GT6(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int32, scale, sx, dst *float32, dstride, mask int, tmp *int32)
+func vnniI4GT6(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int8, scale, sx, dst *float32, dstride, mask int, tmp *int32)
 
 // vnniI4GT7: 4-bit codes u with integer group scales, 7 tokens.
 //
 //go:noescape
-func vnniI4GT7(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int32, scale, sx, dst *float32, dstride, mask int, tmp *int32)
+func vnniI4GT7(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int8, scale, sx, dst *float32, dstride, mask int, tmp *int32)
 
 // vnniI4GT8: 4-bit codes u with integer group scales, 8 tokens.
 //
 //go:noescape
-func vnniI4GT8(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int32, scale, sx, dst *float32, dstride, mask int, tmp *int32)
+func vnniI4GT8(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int8, scale, sx, dst *float32, dstride, mask int, tmp *int32)
 
 // vnniI4GT9: 4-bit codes u with integer group scales, 9 tokens.
 //
 //go:noescape
-func vnniI4GT9(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int32, scale, sx, dst *float32, dstride, mask int, tmp *int32)
+func vnniI4GT9(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int8, scale, sx, dst *float32, dstride, mask int, tmp *int32)
 
 // vnniI4GT10: 4-bit codes u with integer group scales, 10 tokens.
 //
 //go:noescape
-func vnniI4GT10(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int32, scale, sx, dst *float32, dstride, mask int, tmp *int32)
+func vnniI4GT10(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int8, scale, sx, dst *float32, dstride, mask int, tmp *int32)
 
 // vnniI4GT11: 4-bit codes u with integer group scales, 11 tokens.
 //
 //go:noescape
-func vnniI4GT11(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int32, scale, sx, dst *float32, dstride, mask int, tmp *int32)
+func vnniI4GT11(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int8, scale, sx, dst *float32, dstride, mask int, tmp *int32)
 
 // vnniI4GT12: 4-bit codes u with integer group scales, 12 tokens.
 //
 //go:noescape
-func vnniI4GT12(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int32, scale, sx, dst *float32, dstride, mask int, tmp *int32)
+func vnniI4GT12(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int8, scale, sx, dst *float32, dstride, mask int, tmp *int32)
 
 // vnniI4GT13: 4-bit codes u with integer group scales, 13 tokens.
 //
 //go:noescape
-func vnniI4GT13(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int32, scale, sx, dst *float32, dstride, mask int, tmp *int32)
+func vnniI4GT13(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int8, scale, sx, dst *float32, dstride, mask int, tmp *int32)
 
 // vnniI4GT14: 4-bit codes u with integer group scales, 14 tokens.
 //
 //go:noescape
-func vnniI4GT14(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int32, scale, sx, dst *float32, dstride, mask int, tmp *int32)
+func vnniI4GT14(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int8, scale, sx, dst *float32, dstride, mask int, tmp *int32)
 
-var vnniI4GTKernels = [15]func(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int32, scale, sx, dst *float32, dstride, mask int, tmp *int32){nil, vnniI4GT1, vnniI4GT2, vnniI4GT3, vnniI4GT4, vnniI4GT5, vnniI4GT6, vnniI4GT7, vnniI4GT8, vnniI4GT9, vnniI4GT10, vnniI4GT11, vnniI4GT12, vnniI4GT13, vnniI4GT14}
+var vnniI4GTKernels = [15]func(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int8, scale, sx, dst *float32, dstride, mask int, tmp *int32){nil, vnniI4GT1, vnniI4GT2, vnniI4GT3, vnniI4GT4, vnniI4GT5, vnniI4GT6, vnniI4GT7, vnniI4GT8, vnniI4GT9, vnniI4GT10, vnniI4GT11, vnniI4GT12, vnniI4GT13, vnniI4GT14}

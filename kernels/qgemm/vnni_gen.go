@@ -25,7 +25,7 @@ const maxT = 14
 type kind struct {
 	name    string // Go function prefix
 	int4    bool   // nibble-packed weights (one 64-byte vector feeds both panels)
-	grouped bool   // per-group int32 accumulation folded with VPMULLD by group scales
+	grouped bool   // per-group int32 accumulation folded with VPMULLD by int8 group scales
 	doc     string
 }
 
@@ -47,7 +47,7 @@ func main() {
 		}
 		fmt.Fprintf(&g, "var %sKernels = [%d]", k.name, maxT+1)
 		if k.grouped {
-			fmt.Fprintf(&g, "func(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int32, scale, sx, dst *float32, dstride, mask int, tmp *int32)")
+			fmt.Fprintf(&g, "func(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int8, scale, sx, dst *float32, dstride, mask int, tmp *int32)")
 		} else {
 			fmt.Fprintf(&g, "func(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32, dstride, mask int)")
 		}
@@ -74,8 +74,8 @@ func genKernel(s, g *bytes.Buffer, k kind, T int) {
 	p := func(format string, a ...any) { fmt.Fprintf(s, "\t"+format+"\n", a...) }
 	if k.grouped {
 		fmt.Fprintf(g, "// %s: %s, %d tokens.\n//\n//go:noescape\n", name, k.doc, T)
-		fmt.Fprintf(g, "func %s(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int32, scale, sx, dst *float32, dstride, mask int, tmp *int32)\n\n", name)
-		fmt.Fprintf(s, "// func %s(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int32, scale, sx, dst *float32, dstride, mask int, tmp *int32)\n", name)
+		fmt.Fprintf(g, "func %s(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int8, scale, sx, dst *float32, dstride, mask int, tmp *int32)\n\n", name)
+		fmt.Fprintf(s, "// func %s(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int8, scale, sx, dst *float32, dstride, mask int, tmp *int32)\n", name)
 		fmt.Fprintf(s, "TEXT ·%s(SB), NOSPLIT, $0-96\n", name)
 		p("MOVQ w+0(FP), AX")
 		p("MOVQ k4+8(FP), CX")
@@ -190,7 +190,10 @@ func genKernel(s, g *bytes.Buffer, k kind, T int) {
 		p("CMOVQLT CX, DX")
 		p("SUBQ DX, CX")
 		loop("DX", "loop")
-		// fold: total[t] += gs · (acc − corr[g, t])
+		// fold: total[t] += gs · (acc − corr[g, t]); the group's int8 scales of rows 0–15
+		// and 16–31, widened once into the (now free) weight registers, serve every token.
+		p("VPMOVSXBD (R13), Z0")
+		p("VPMOVSXBD 16(R13), Z1")
 		for t := 0; t < T; t++ {
 			for q := 0; q < 2; q++ {
 				a := acc(q, t)
@@ -200,13 +203,13 @@ func genKernel(s, g *bytes.Buffer, k kind, T int) {
 					p("VPSRAD $4, %s, %s", a, a)
 				}
 				p("VPSUBD.BCST %d(BX), %s, %s", 4*t, a, a)
-				p("VPMULLD %d(R13), %s, %s", 64*q, a, a)
+				p("VPMULLD Z%d, %s, %s", q, a, a)
 				p("VPADDD %d(R12), %s, %s", 128*t+64*q, a, a)
 				p("VMOVDQU32 %s, %d(R12)", a, 128*t+64*q)
 			}
 		}
 		p("ADDQ $%d, BX", 4*T)
-		p("ADDQ $128, R13")
+		p("ADDQ $32, R13")
 		p("TESTQ CX, CX")
 		p("JNZ %s_group", lbl)
 		fmt.Fprintf(s, "%s_fin:\n", lbl)

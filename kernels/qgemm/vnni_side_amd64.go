@@ -17,4 +17,4 @@ func vnniI4T1x4(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32, 
 // Prefetches as vnniI4T1x4.
 //
 //go:noescape
-func vnniI4GT1x4(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int32, ngs int, scale, sx, dst *float32, jump int)
+func vnniI4GT1x4(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int8, ngs int, scale, sx, dst *float32, jump int)

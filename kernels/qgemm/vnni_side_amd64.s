@@ -195,19 +195,22 @@ x4_done:
 	RET
 
 // GFOLD folds one block at the end of a group: adds the second accumulator set (lo2, hi2),
-// splits the nibbles, then tot += gs·(Σ u·x − corr[g]) for each 16-row half.
+// splits the nibbles, then tot += gs·(Σ u·x − corr[g]) for each 16-row half, gs the block's
+// 32 int8 group scales at gsmem, widened into Z0 and Z1 (weight temporaries, free here).
 #define GFOLD(lo, hi, lo2, hi2, gsmem, tlo, thi) \
 	VPADDD      lo2, lo, lo; \
 	VPADDD      hi2, hi, hi; \
 	NIBBLES(lo, hi); \
 	VPSUBD.BCST 0(BX), lo, lo; \
 	VPSUBD.BCST 0(BX), hi, hi; \
-	VPMULLD     gsmem, lo, lo; \
-	VPMULLD     64+gsmem, hi, hi; \
+	VPMOVSXBD   gsmem, Z0; \
+	VPMOVSXBD   16+gsmem, Z1; \
+	VPMULLD     Z0, lo, lo; \
+	VPMULLD     Z1, hi, hi; \
 	VPADDD      lo, tlo, tlo; \
 	VPADDD      hi, thi, thi
 
-// func vnniI4GT1x4(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int32, ngs int, scale, sx, dst *float32, jump int)
+// func vnniI4GT1x4(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int8, ngs int, scale, sx, dst *float32, jump int)
 // vnniI4GT1 (grouped int4: gk4 k4 steps per group, integer group scales) for four consecutive
 // full 32-row blocks of one token, side by side as vnniI4T1x4. Block j's group scales start
 // ngs·32·j entries after block 0's (ngs = groups per block); corr holds one entry per group.
@@ -219,7 +222,7 @@ TEXT ·vnniI4GT1x4(SB), NOSPLIT, $0-88
 	MOVQ corr+32(FP), BX
 	MOVQ gs+40(FP), R13
 	MOVQ ngs+48(FP), R14
-	SHLQ $7, R14
+	SHLQ $5, R14
 	LEAQ (R13)(R14*2), DI
 	MOVQ CX, R11
 	SHLQ $6, R11
@@ -267,8 +270,8 @@ gx4_fold:
 	GFOLD(Z6, Z7, Z20, Z21, 0(DI), Z24, Z25)
 	GFOLD(Z8, Z9, Z22, Z23, 0(DI)(R14*1), Z26, Z27)
 	ADDQ  $4, BX
-	ADDQ  $128, R13
-	ADDQ  $128, DI
+	ADDQ  $32, R13
+	ADDQ  $32, DI
 	TESTQ CX, CX
 	JNZ   gx4_group
 
