@@ -92,42 +92,46 @@ func run(b *testing.B, n int) {
 func BenchmarkGEMV(b *testing.B)     { run(b, 1) }
 func BenchmarkGEMMn128(b *testing.B) { run(b, 128) }
 
-// BenchmarkGEMVCold cycles one GEMV over enough copies of a 1536×576 matrix (an MLP
-// projection of SmolLM2-135M) to overflow the 32 MiB L3, as a decode step streams all layers
-// from DRAM; wGB/s is the weight bandwidth reached.
+// BenchmarkGEMVCold cycles one GEMV over enough copies of a matrix (the q/o projection and an
+// MLP projection of SmolLM2-135M) to fill 256 MiB, far beyond the 32 MiB L3, as a decode step
+// streams all layers from DRAM; wGB/s is the weight bandwidth reached, ns/mul the time of one
+// product.
 func BenchmarkGEMVCold(b *testing.B) {
-	const rows, cols = 1536, 576
-	rng := rand.New(rand.NewPCG(1, 2))
-	w := make([]float32, rows*cols)
-	for i := range w {
-		w[i] = float32(rng.NormFloat64()) * 0.02
-	}
-	x := make([]float32, cols)
-	for i := range x {
-		x[i] = float32(rng.NormFloat64())
-	}
-	dst := make([]float32, rows)
-	for _, f := range []benchFormat{benchFormats[0], benchFormats[1], benchFormats[4]} { // f32, W8A8, W4A8
-		b.Run(f.name, func(b *testing.B) {
-			copies := int(64<<20/f.bytes(rows, cols)) + 1
-			muls := make([]func(dst, x []float32, n int), copies)
-			for i := range muls {
-				wi := w
-				if f.name == "f32-kernels" {
-					wi = append([]float32(nil), w...) // its own copy: f32 reads w in place
+	for _, sh := range [][2]int{{576, 576}, {1536, 576}} {
+		rows, cols := sh[0], sh[1]
+		rng := rand.New(rand.NewPCG(1, 2))
+		w := make([]float32, rows*cols)
+		for i := range w {
+			w[i] = float32(rng.NormFloat64()) * 0.02
+		}
+		x := make([]float32, cols)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		dst := make([]float32, rows)
+		for _, f := range []benchFormat{benchFormats[0], benchFormats[1], benchFormats[4], benchFormats[5]} { // f32, W8A8, W4A8 per-channel and g128
+			b.Run(fmt.Sprintf("%dx%d/%s", rows, cols, f.name), func(b *testing.B) {
+				copies := int(256<<20/f.bytes(rows, cols)) + 1
+				muls := make([]func(dst, x []float32, n int), copies)
+				for i := range muls {
+					wi := w
+					if f.name == "f32-kernels" {
+						wi = append([]float32(nil), w...) // its own copy: f32 reads w in place
+					}
+					muls[i] = f.build(wi, rows, cols)
+					muls[i](dst, x, 1)
 				}
-				muls[i] = f.build(wi, rows, cols)
-				muls[i](dst, x, 1)
-			}
-			b.ResetTimer()
-			for b.Loop() {
-				for _, mul := range muls {
-					mul(dst, x, 1)
+				b.ResetTimer()
+				for b.Loop() {
+					for _, mul := range muls {
+						mul(dst, x, 1)
+					}
 				}
-			}
-			s := b.Elapsed().Seconds() / float64(b.N*copies)
-			b.ReportMetric(2*float64(rows*cols)/s/1e9, "GOP/s")
-			b.ReportMetric(f.bytes(rows, cols)/s/1e9, "wGB/s")
-		})
+				s := b.Elapsed().Seconds() / float64(b.N*copies)
+				b.ReportMetric(s*1e9, "ns/mul")
+				b.ReportMetric(2*float64(rows*cols)/s/1e9, "GOP/s")
+				b.ReportMetric(f.bytes(rows, cols)/s/1e9, "wGB/s")
+			})
+		}
 	}
 }

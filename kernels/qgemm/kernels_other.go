@@ -29,10 +29,8 @@ var (
 
 func vnniI8T1x2(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32) { unreachable() }
 
-func vnniI4T1x4(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32, jump int) {
-	unreachable()
-}
+func vnniI4T1x4(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32) { unreachable() }
 
-func vnniI4GT1x4(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int8, ngs int, scale, sx, dst *float32, jump int) {
+func vnniI4GT1x4(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int8, ngs int, scale, sx, dst *float32) {
 	unreachable()
 }

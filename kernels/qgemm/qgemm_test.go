@@ -398,7 +398,7 @@ func TestA8SizeClasses(t *testing.T) {
 		for _, name := range []string{"W8A8", "W4A8-perchannel", "W4A8-g64", "W4A8-g128"} {
 			// 200: decode runs blocks 0-3 side by side (int8: 0-1, 2-3, 4-5), then the rest one by
 			// one. 256 (one worker below 576 columns) and 520 (two: 9 + 8 blocks): four-block calls
-			// back to back, the first prefetching the head of the second (vnniI4T1x4's jump).
+			// back to back on one worker.
 			for _, rows := range []int{15, 33, 50, 64, 200, 256, 520} {
 				for _, cols := range []int{3, 67, 130, 300, 128, 576} { // 128, 576: AMX tiles
 					if rows >= 256 && cols != 300 && cols != 576 {

@@ -103,39 +103,27 @@ i8x2_done:
 	I4X1BLK(off(AX)(R11*2), t4, t5, a4, a5); \
 	I4X1BLK(off(AX)(R12*1), t6, t7, a6, a7)
 
-// PF4X2 prefetches the weights of both I4X4STEPs about 1 KiB ahead in each of the four blocks:
-// the lines at pf, pf+R11, pf+2·R11 and pf+R12 (3·R11), where pf starts 1 KiB past block 0's
-// first step and moves with AX. Once pf passes the end of block 0 (left, counting down the
-// bytes until then, goes below 1), it moves on by jump bytes: 3·R11 takes it to the start of
-// the next four blocks, which the caller's next call reads (0: keep prefetching past the end
-// of each block, into the next one). Starting four new streams then finds their first KiB in
-// cache instead of waiting on memory for each.
-#define PF4X2(pf, left, jump, label) \
-	PREFETCHT0 (pf); \
-	PREFETCHT0 64(pf); \
-	PREFETCHT0 (pf)(R11*1); \
-	PREFETCHT0 64(pf)(R11*1); \
-	PREFETCHT0 (pf)(R11*2); \
-	PREFETCHT0 64(pf)(R11*2); \
-	PREFETCHT0 (pf)(R12*1); \
-	PREFETCHT0 64(pf)(R12*1); \
-	ADDQ       $128, pf; \
-	SUBQ       $128, left; \
-	JG         label; \
-	ADDQ       jump, pf; \
-	MOVQ       $0x7fffffffffffffff, left; \
-label:
+// PF4X2 prefetches the weights of both I4X4STEPs 1 KiB ahead in each of the four blocks.
+#define PF4X2 \
+	PREFETCHT0 1024(AX); \
+	PREFETCHT0 1088(AX); \
+	PREFETCHT0 1024(AX)(R11*1); \
+	PREFETCHT0 1088(AX)(R11*1); \
+	PREFETCHT0 1024(AX)(R11*2); \
+	PREFETCHT0 1088(AX)(R11*2); \
+	PREFETCHT0 1024(AX)(R12*1); \
+	PREFETCHT0 1088(AX)(R12*1)
 
 // NIBBLES turns a (whole bytes, high nibbles ×16) accumulator pair into (Σ u_lo·x, Σ u_hi·x).
 #define NIBBLES(lo, hi) \
 	VPSUBD hi, lo, lo; \
 	VPSRAD $4, hi, hi
 
-// func vnniI4T1x4(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32, jump int)
+// func vnniI4T1x4(w *byte, k4 int, x *int8, corr *int32, scale, sx, dst *float32)
 // vnniI4T1 for four consecutive full 32-row blocks of one token (block j's weights k4·64·j bytes
 // after block 0's, its scales 32j entries and its outputs 32j floats later): four sequential
 // streams per core instead of one, as vnniI8T1x2.
-TEXT ·vnniI4T1x4(SB), NOSPLIT, $0-64
+TEXT ·vnniI4T1x4(SB), NOSPLIT, $0-56
 	MOVQ w+0(FP), AX
 	MOVQ k4+8(FP), CX
 	MOVQ x+16(FP), SI
@@ -143,8 +131,6 @@ TEXT ·vnniI4T1x4(SB), NOSPLIT, $0-64
 	MOVQ CX, R11
 	SHLQ $6, R11
 	LEAQ (R11)(R11*2), R12
-	LEAQ 1024(AX), R13
-	LEAQ -1024(R11), R14
 	MOVL $0x0F0F0F0F, R10
 	VPBROADCASTD R10, Z30
 	ZERO8(Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9)
@@ -153,7 +139,7 @@ TEXT ·vnniI4T1x4(SB), NOSPLIT, $0-64
 	JLT  x4_loop1
 
 x4_loop2:
-	PF4X2(R13, R14, jump+56(FP), x4_pf)
+	PF4X2
 	I4X4STEP(0, 0, Z0, Z1, Z10, Z11, Z12, Z13, Z14, Z15, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9)
 	I4X4STEP(64, 4, Z0, Z1, Z10, Z11, Z12, Z13, Z14, Z15, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
 	ADDQ $128, AX
@@ -210,12 +196,12 @@ x4_done:
 	VPADDD      lo, tlo, tlo; \
 	VPADDD      hi, thi, thi
 
-// func vnniI4GT1x4(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int8, ngs int, scale, sx, dst *float32, jump int)
+// func vnniI4GT1x4(w *byte, k4, gk4 int, x *int8, corr *int32, gs *int8, ngs int, scale, sx, dst *float32)
 // vnniI4GT1 (grouped int4: gk4 k4 steps per group, integer group scales) for four consecutive
 // full 32-row blocks of one token, side by side as vnniI4T1x4. Block j's group scales start
 // ngs·32·j entries after block 0's (ngs = groups per block); corr holds one entry per group.
 // The group totals stay in registers (Z12–Z15, Z24–Z27).
-TEXT ·vnniI4GT1x4(SB), NOSPLIT, $0-88
+TEXT ·vnniI4GT1x4(SB), NOSPLIT, $0-80
 	MOVQ w+0(FP), AX
 	MOVQ k4+8(FP), CX
 	MOVQ x+24(FP), SI
@@ -227,10 +213,8 @@ TEXT ·vnniI4GT1x4(SB), NOSPLIT, $0-88
 	MOVQ CX, R11
 	SHLQ $6, R11
 	LEAQ (R11)(R11*2), R12
-	LEAQ 1024(AX), R10
-	LEAQ -1024(R11), R15
-	MOVL $0x0F0F0F0F, R8
-	VPBROADCASTD R8, Z30
+	MOVL $0x0F0F0F0F, R10
+	VPBROADCASTD R10, Z30
 	ZERO8(Z12, Z13, Z14, Z15, Z24, Z25, Z26, Z27)
 	TESTQ CX, CX
 	JZ    gx4_fin
@@ -246,7 +230,7 @@ gx4_group:
 	JLT     gx4_loop1
 
 gx4_loop2:
-	PF4X2(R10, R15, jump+80(FP), gx4_pf)
+	PF4X2
 	I4X4STEP(0, 0, Z0, Z1, Z10, Z11, Z0, Z1, Z10, Z11, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9)
 	I4X4STEP(64, 4, Z0, Z1, Z10, Z11, Z0, Z1, Z10, Z11, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
 	ADDQ $128, AX
@@ -260,8 +244,6 @@ gx4_loop1:
 	JZ    gx4_fold
 	I4X4STEP(0, 0, Z0, Z1, Z10, Z11, Z0, Z1, Z10, Z11, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9)
 	ADDQ  $64, AX
-	ADDQ  $64, R10
-	SUBQ  $64, R15
 	ADDQ  $4, SI
 
 gx4_fold:
