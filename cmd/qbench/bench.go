@@ -558,6 +558,5 @@ func timeKernel(fn func()) float64 {
 		}
 		ts = append(ts, time.Since(t0).Seconds()/float64(k))
 	}
-	sort.Float64s(ts)
-	return ts[len(ts)/2]
+	return median(ts)
 }

@@ -167,11 +167,7 @@ func gemvVNNIMany(ms []*Int4Matrix, dsts [][]float32, x []float32, n int) bool {
 		if !a16SplitDigits(a, x, n, cols, group, k4) {
 			return false
 		}
-		for i, w := range works {
-			if b0, b1 := max(lo, first[i]), min(hi, first[i+1]); b0 < b1 {
-				w(a, b0-first[i], b1-first[i])
-			}
-		}
+		forSpans(first, lo, hi, func(i, b0, b1 int) { works[i](a, b0, b1) })
 		return true
 	}
 	if macs < vnniSerialMACs {

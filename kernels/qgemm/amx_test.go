@@ -227,13 +227,7 @@ func TestManyEqualsSingle(t *testing.T) {
 					}
 				}
 				rows := []int{192, 64, 40}
-				many16 := func(dsts [][]float32, ms []any, x []float32, n int) {
-					a16 := make([]A16Matrix, len(ms))
-					for i, m := range ms {
-						a16[i] = m.(A16Matrix)
-					}
-					MatMulTA16Many(dsts, a16, x, n)
-				}
+				many16 := manyOfAny(MatMulTA16Many)
 				one16 := func(m any, dst, x []float32, n int) {
 					if m8, ok := m.(*Int8Matrix); ok {
 						m8.MatMulTA16(dst, x, n)
@@ -248,13 +242,7 @@ func TestManyEqualsSingle(t *testing.T) {
 				// All W4A16 of one group size: at 1-3 tokens the VNNI GEMVs share one digit split and
 				// one fork-join (gemvVNNIMany), the blocks of all three split between the workers.
 				check("A16-int4", []any{QuantizeInt4(w1, 192, cols, 128, false), QuantizeInt4(w2, 64, cols, 128, true), QuantizeInt4(w3, 40, cols, 128, false)}, rows, many16, one16)
-				many8 := func(dsts [][]float32, ms []any, x []float32, n int) {
-					a8 := make([]A8Matrix, len(ms))
-					for i, m := range ms {
-						a8[i] = m.(A8Matrix)
-					}
-					MatMulTA8Many(dsts, a8, x, n)
-				}
+				many8 := manyOfAny(MatMulTA8Many)
 				one8 := func(m any, dst, x []float32, n int) {
 					if m8, ok := m.(*Int8Matrix); ok {
 						m8.MatMulT(dst, x, n)
@@ -272,5 +260,16 @@ func TestManyEqualsSingle(t *testing.T) {
 				check("A8-int4", []any{QuantizeInt4QQQ(w1, 192, cols, cols), QuantizeInt4QQQ(w2, 64, cols, cols), QuantizeInt4QQQ(w3, 40, cols, cols)}, rows, many8, one8)
 			})
 		}
+	}
+}
+
+// manyOfAny adapts a Many product (MatMulTA16Many, MatMulTA8Many) to matrices held as any.
+func manyOfAny[M any](many func(dsts [][]float32, ms []M, x []float32, n int)) func(dsts [][]float32, ms []any, x []float32, n int) {
+	return func(dsts [][]float32, ms []any, x []float32, n int) {
+		typed := make([]M, len(ms))
+		for i, m := range ms {
+			typed[i] = m.(M)
+		}
+		many(dsts, typed, x, n)
 	}
 }

@@ -340,10 +340,8 @@ type vnniProduct struct {
 // worker, 0.81-0.90 µs with the quantization. BenchmarkGEMV, interleaved, ns: 576×576 W4A8
 // 2249-2396 → 2104-2271, 1536×576 3379-3551 → 3052-3106 (g128 3658-4135 → 3406-3475).
 func quantMulVNNI(ps []vnniProduct, int4 bool, x []float32, n, cols, group int, c int32) {
-	first := make([]int, len(ps)+1) // the products' first blocks in the concatenation
 	macs := 0
-	for i, pr := range ps {
-		first[i+1] = first[i] + pr.p.nb
+	for _, pr := range ps {
 		macs += pr.p.nb * 32 * pr.p.k4 * 4 * n
 	}
 	if n > 1 || macs < vnniSerialMACs {
@@ -354,15 +352,30 @@ func quantMulVNNI(ps []vnniProduct, int4 bool, x []float32, n, cols, group int, 
 		actPool.Put(a)
 		return
 	}
+	first := make([]int, len(ps)+1) // the products' first blocks in the concatenation
+	for i, pr := range ps {
+		first[i+1] = first[i] + pr.p.nb
+	}
 	parallel(first[len(ps)], 1, func(lo, hi int) { // blocks [lo, hi) of the concatenation
 		a := quantizeVNNI(x, 1, cols, group, c)
-		for i, pr := range ps {
-			if b0, b1 := max(lo, first[i]), min(hi, first[i+1]); b0 < b1 {
-				mulVNNIBlocks(pr.p, int4, pr.rows, pr.dst, a, b0-first[i], b1-first[i])
-			}
-		}
+		forSpans(first, lo, hi, func(i, b0, b1 int) {
+			mulVNNIBlocks(ps[i].p, int4, ps[i].rows, ps[i].dst, a, b0, b1)
+		})
 		actPool.Put(a)
 	})
+}
+
+// forSpans calls fn(i, b0, b1) for every matrix i whose row blocks, laid end to end after those
+// of the matrices before it (first[i] its first, first[len(first)-1] the total), meet blocks
+// [lo, hi) of the concatenation; b0 and b1 count in matrix i's own blocks. The one-token
+// products of several matrices (quantMulVNNI, gemvVNNIMany) split the concatenation between
+// the workers, so that they fork and join once.
+func forSpans(first []int, lo, hi int, fn func(i, b0, b1 int)) {
+	for i := range len(first) - 1 {
+		if b0, b1 := max(lo, first[i]), min(hi, first[i+1]); b0 < b1 {
+			fn(i, b0-first[i], b1-first[i])
+		}
+	}
 }
 
 // mulVNNIBlocks is mulVNNI over row blocks b0..b1-1.
